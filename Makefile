@@ -1,0 +1,40 @@
+# Podium — `make demo` brings the site up; `make test` runs every check.
+PY312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)
+PY311 ?= $(shell ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest demo bench bench-grader train-env clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY312) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench-grader: install
+	$(BIN)/python -m bench.grader
+
+bench: bench-grader
+
+# Training environment (Python 3.11: the local CPU torch wheel is cp311). Optional.
+train-env:
+	test -x .venv-train/bin/python || $(PY311) -m venv .venv-train
+	.venv-train/bin/pip install -q torch==2.13.0 onnxscript==0.7.2 onnx==1.23.2 onnxruntime-gpu==1.31.1 numpy==2.5.5 pillow==13.0.0
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
