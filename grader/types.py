@@ -61,3 +61,6 @@ class GradeResult:
         out = {k: v for k, v in asdict(self).items() if k not in ("predictions", "probabilities")}
         out["preprocess"] = self.preprocess.to_dict()
         return out
+
+
+DEFAULT_LIMITS = Limits()

@@ -40,7 +40,9 @@ class Dataset:
         if self.images.dtype != np.uint8 or self.images.ndim != 4:
             raise DatasetError("bad_images", "images must be uint8 with shape (N, H, W, C)")
         if self.images.shape[3] not in (1, 3):
-            raise DatasetError("bad_images", f"images must have 1 or 3 channels, not {self.images.shape[3]}")
+            raise DatasetError(
+                "bad_images", f"images must have 1 or 3 channels, not {self.images.shape[3]}"
+            )
         self.labels = np.asarray(self.labels, dtype=np.int64)
         if self.labels.shape != (self.images.shape[0],):
             raise DatasetError(

@@ -34,7 +34,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
         raise DatasetError(
-            "unsafe_pickle", f"the batch file asks to load {module}.{name}; only NumPy arrays are allowed"
+            "unsafe_pickle",
+            f"the batch file asks to load {module}.{name}; only NumPy arrays are allowed",
         )
 
 

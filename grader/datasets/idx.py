@@ -65,4 +65,6 @@ def load_mnist(path: Path, *, split: str = "test") -> Dataset:
         raise DatasetError(
             "bad_idx", f"images {images.shape} and labels {labels.shape} do not match"
         )
-    return Dataset(f"mnist-{split}", images[..., None], labels.astype(np.int64), list(MNIST_CLASSES))
+    return Dataset(
+        f"mnist-{split}", images[..., None], labels.astype(np.int64), list(MNIST_CLASSES)
+    )

@@ -55,7 +55,7 @@ def load_image_zip(path: Path, *, split: str = "test") -> Dataset:
     members.sort(key=lambda m: (index[m[0]], m[1].filename))
     images: list[np.ndarray] = []
     shape: tuple[int, ...] | None = None
-    for cls, info in members:
+    for _cls, info in members:
         with Image.open(io.BytesIO(zf.read(info))) as im:
             if max(im.size) > MAX_SIDE:
                 raise DatasetError("too_large", f"{info.filename}: {im.size} pixels")

@@ -1,0 +1,127 @@
+"""Adapting the dataset's images to the input a model declares, and saying what was done.
+
+Images arrive as uint8 (N, H, W, C). Layouts a model may want:
+  nchw      (N, C, H, W)            PyTorch
+  nhwc      (N, H, W, C)            Keras / TensorFlow
+  nhw       (N, H, W)               single-channel images without a channel axis
+  flat_hwc  (N, H*W*C), pixels in H, W, C order: NumPy's x.reshape(N, -1) of channel-last images,
+            Keras Flatten (the default for flat inputs)
+  flat_chw  (N, C*H*W), in C, H, W order: torch.flatten of channel-first images
+Batch: a symbolic first dimension runs in batches; a fixed one (1, 10, ...) runs in chunks of that
+size with the last chunk padded; no batch dimension at all runs one image at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.errors import Rejected
+
+LAYOUTS = ("nchw", "nhwc", "nhw", "flat_hwc", "flat_chw")
+DEFAULT_BATCH = 256  # batches of 32-1000 run fastest; 256 keeps a CIFAR CNN's peak near 0.3 GB
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    layout: str
+    batch_mode: str  # "dynamic", "fixed" or "none"
+    batch_size: int
+    dtype: str
+    notes: tuple[str, ...]
+
+    def to_wire(self) -> dict[str, object]:
+        return {"layout": self.layout, "batch_mode": self.batch_mode,
+                "batch_size": self.batch_size, "dtype": self.dtype}  # fmt: skip
+
+
+def _fits(dims: list[int | None], want: tuple[int, ...]) -> bool:
+    return len(dims) == len(want) and all(
+        d is None or d == w for d, w in zip(dims, want, strict=True)
+    )
+
+
+def _shape_text(dims: list[int | None]) -> str:
+    return "(" + ", ".join("N" if d is None else str(d) for d in dims) + ")"
+
+
+def expected_shapes(image_shape: tuple[int, int, int]) -> str:
+    h, w, c = image_shape
+    shapes = [f"(N,{c},{h},{w})", f"(N,{h},{w},{c})"]
+    if c == 1:
+        shapes.append(f"(N,{h},{w})")
+    shapes.append(f"(N,{h * w * c})")
+    return ", ".join(shapes[:-1]) + " or " + shapes[-1]
+
+
+def plan_input(
+    dims: list[int | None],
+    dtype: str,
+    image_shape: tuple[int, int, int],
+    declared_layout: str | None = None,
+) -> InputPlan:
+    h, w, c = image_shape
+    flat = h * w * c
+    notes: list[str] = []
+    if declared_layout is not None and declared_layout not in LAYOUTS:
+        raise Rejected(
+            "bad_layout", f"unknown layout {declared_layout!r}; one of {', '.join(LAYOUTS)}"
+        )
+    spatial = {
+        "nchw": (c, h, w),
+        "nhwc": (h, w, c),
+        "nhw": (h, w),
+        "flat_hwc": (flat,),
+        "flat_chw": (flat,),
+    }
+    candidates: list[tuple[str, str]] = []  # (layout, batch_mode)
+    for layout, inner in spatial.items():
+        if layout == "nhw" and c != 1:
+            continue
+        if len(dims) == len(inner) + 1 and _fits(dims[1:], inner):
+            candidates.append((layout, "batched"))
+        if _fits(dims, inner) and all(d is not None for d in dims):
+            candidates.append((layout, "none"))
+    if declared_layout:
+        chosen = [cnd for cnd in candidates if cnd[0] == declared_layout]
+        if not chosen:
+            raise Rejected(
+                "bad_layout",
+                f"layout {declared_layout!r} was declared, but the model's input is {_shape_text(dims)}",
+            )
+        candidates = chosen
+    if not candidates:
+        raise Rejected(
+            "bad_input",
+            f"the model's input is {_shape_text(dims)}; this competition's images are "
+            f"{h}x{w}x{c}: expected {expected_shapes(image_shape)}",
+        )
+    # Prefer a batched reading (N, ...) over a no-batch one, and the flat order NumPy and Keras use.
+    candidates.sort(key=lambda cnd: (cnd[1] != "batched", LAYOUTS.index(cnd[0])))
+    layout, mode = candidates[0]
+    ambiguous = {cnd[0] for cnd in candidates if cnd[1] == mode} - {layout}
+    if ambiguous and not declared_layout and layout in ("nchw", "nhwc"):
+        notes.append(
+            f"input {_shape_text(dims)} fits {layout} and {', '.join(sorted(ambiguous))}; "
+            f"assumed {layout} (declare the layout to change this)"
+        )
+    if layout == "flat_hwc" and c == 3 and not declared_layout:
+        notes.append("flat input: pixels in height, width, channel order (declare flat_chw if not)")
+    if mode == "none":
+        batch_mode, batch = "none", 1
+        notes.append(f"input {_shape_text(dims)} has no batch dimension: one image per run")
+    elif dims[0] is None:
+        batch_mode, batch = "dynamic", DEFAULT_BATCH
+        notes.append(f"input {_shape_text(dims)}: {layout}, batches of {batch}")
+    else:
+        batch_mode, batch = "fixed", int(dims[0])
+        notes.append(
+            f"input {_shape_text(dims)} has a fixed batch of {batch}: chunks of {batch}"
+            + (", last chunk padded" if batch > 1 else "")
+        )
+    if dtype != "float32":
+        notes.append(
+            "input is uint8: raw pixels fed, preprocessing not applied"
+            if dtype == "uint8"
+            else f"input is {dtype}: images converted to {dtype}"
+        )
+    return InputPlan(layout, batch_mode, batch, dtype, tuple(notes))

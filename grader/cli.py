@@ -1,0 +1,114 @@
+"""`python -m grader check MODEL`: what students run before uploading; the platform runs the same.
+
+Exit status 0 when scored, 2 when rejected or failed (the reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from grader.datasets import Dataset, load_dataset
+from grader.efficiency import format_summary
+from grader.engine import grade, preprocess_text
+from grader.errors import DatasetError, GraderError
+from grader.preprocess import PRESETS
+from grader.types import Limits
+
+_REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = {
+    "mnist": [_REPO / "data" / "mnist", _REPO.parent / "shared" / "datasets" / "mnist"],
+    "cifar10": [_REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip",
+                _REPO.parent / "shared" / "datasets" / "cifar10-jpeg.zip"],
+}  # fmt: skip
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate and score a model (.onnx or NumPy .npz)")
+    c.add_argument("model", type=Path)
+    c.add_argument("--dataset", choices=sorted(DEFAULT_DATA), default="mnist")
+    c.add_argument(
+        "--data", type=Path, help="dataset file or folder (default: the bundled test set)"
+    )
+    c.add_argument("--preprocess", choices=sorted(PRESETS), help="declared preprocessing preset")
+    c.add_argument(
+        "--mean", help="custom mean, one value or one per channel: 0.5 or 0.49,0.48,0.45"
+    )
+    c.add_argument("--std", help="custom std, as --mean")
+    c.add_argument("--layout", choices=["nchw", "nhwc", "nhw", "flat_hwc", "flat_chw"])
+    c.add_argument("--time-limit", type=float, default=Limits.time_s, metavar="SECONDS")
+    c.add_argument("--memory-limit", type=int, default=Limits.memory_mb, metavar="MB")
+    c.add_argument("--threads", type=int, default=Limits.threads)
+    c.add_argument("--cpu", action="store_true", help="never use CUDA")
+    c.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    return p
+
+
+def _data_path(args: argparse.Namespace) -> Path:
+    if args.data:
+        return Path(args.data)
+    for cand in DEFAULT_DATA[args.dataset]:
+        if cand.exists():
+            return cand
+    raise DatasetError("not_found", f"no bundled {args.dataset} test set found; pass --data PATH")
+
+
+def _sample(path: Path) -> Dataset | None:
+    try:
+        return load_dataset(path, split="train")
+    except GraderError:
+        return None  # no public training images beside the test set: no diagnosis
+
+
+def _print_human(result: dict, summary: str) -> None:  # type: ignore[type-arg]
+    print("Adaptation:")
+    for note in result["adaptation"]:
+        print(f"  - {note}")
+    print()
+    print(summary)
+    print()
+    print(f"Diagnosis: {result['diagnosis'] or 'none (the declared preprocessing looks right)'}")
+    s = result["scores"]
+    print(f"Accuracy: {result['accuracy']:.4f} on {result['n_images']:,} images"
+          f" (dataset sha256 {result['dataset_sha256'][:16]}...)")  # fmt: skip
+    print(
+        f"Macro-F1: {s['macro_f1']:.4f}"
+        + (f"   log-loss: {s['log_loss']:.4f}" if s["log_loss"] is not None else "")
+    )
+    pcs = " ".join(f"{a:.3f}" if a is not None else "-" for a in s["per_class_accuracy"])
+    print(f"Per-class accuracy: {pcs}")
+    print(
+        f"Params: {result['params']:,}   MACs/image: {result['macs']:,}   file: {result['file_bytes']:,} bytes"
+    )
+    print(f"Inference: {result['ms_per_image']:.4f} ms/image on {result['provider']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        data_path = _data_path(args)
+        dataset = load_dataset(data_path, split="test")
+        model = args.model.read_bytes()
+        limits = Limits(time_s=args.time_limit, memory_mb=args.memory_limit, threads=args.threads,
+                        use_cuda=False if args.cpu else None)  # fmt: skip
+        result = grade(model, args.model.name, dataset, preprocess=args.preprocess, mean=args.mean,
+                       std=args.std, layout=args.layout, sample=_sample(data_path), limits=limits)  # fmt: skip
+    except GraderError as e:
+        print(f"rejected [{e.code}]: {e.message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"ok": False, **e.to_dict()}))
+        return 2
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = result.to_dict()
+    out["preprocess_text"] = preprocess_text(result.preprocess)
+    if args.json:
+        print(json.dumps({"ok": True, **out}))
+    else:
+        _print_human(out, format_summary(result.summary, result.params))
+    return 0

@@ -1,0 +1,61 @@
+"""Choosing the execution provider without onnxruntime's wall of CUDA library errors.
+
+onnxruntime-gpu lists CUDAExecutionProvider even on machines without a GPU, then prints a page of
+library-loading errors when a session asks for it. Probing the driver and the libraries first
+lets the grader say once, in one line, that it runs on the CPU and why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from functools import cache
+
+CUDA_LIBS = ("libcudart.so.13", "libcublasLt.so.13", "libcudnn.so.9")
+
+
+@cache
+def cuda_status() -> tuple[bool, str]:
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False, "no CUDA driver on this machine"
+    count = ctypes.c_int(0)
+    if (
+        driver.cuInit(0) != 0
+        or driver.cuDeviceGetCount(ctypes.byref(count)) != 0
+        or not count.value
+    ):
+        return False, "CUDA driver present but no usable GPU"
+    try:
+        import onnxruntime as ort
+
+        if hasattr(ort, "preload_dlls"):  # finds the nvidia-* pip packages' libraries
+            ort.preload_dlls(directory="")
+    except Exception:  # noqa: BLE001 - best effort; the library check below decides
+        pass
+    for lib in CUDA_LIBS:
+        try:
+            ctypes.CDLL(lib)
+        except OSError:
+            return False, f"{lib} not found (install onnxruntime-gpu[cuda,cudnn])"
+    return True, f"{count.value} CUDA device(s)"
+
+
+_said = False
+
+
+def choose_providers(use_cuda: bool | None) -> list[str]:
+    """Providers to ask for; says once per process, in one line, when CUDA is not used."""
+    global _said
+    if use_cuda is False:
+        return ["CPUExecutionProvider"]
+    ok, why = cuda_status()
+    if ok:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if not _said:
+        print(
+            f"podium grader: CUDA unavailable ({why}); using CPUExecutionProvider", file=sys.stderr
+        )
+        _said = True
+    return ["CPUExecutionProvider"]

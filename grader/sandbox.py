@@ -1,0 +1,222 @@
+"""Running models in a sandboxed child process, with a warm spare to keep the fixed cost low.
+
+Each submission gets a fresh child (isolation: nothing one model does can affect the next). To
+avoid paying Python + onnxruntime start-up (0.13-0.16 s) per submission, the pool keeps one spare
+child that has already imported onnxruntime; taking it starts the next spare in the background.
+The child gets a clean environment (no dataset paths, no secrets) and an empty working directory.
+Limits: RLIMIT_AS set by the child once onnxruntime is loaded; wall time enforced twice, by
+RunOptions.terminate inside the child and by a kill from here after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import protocol
+from grader.errors import RunFailed
+from grader.types import Limits
+
+GRACE_S = 3.0
+START_TIMEOUT_S = 60.0
+_SAFE_ENV = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "HOME",
+    "CUDA_VISIBLE_DEVICES",
+    "LD_LIBRARY_PATH",
+    "PODIUM_TEST_CRASH",
+)
+_ROOT = str(Path(__file__).resolve().parent.parent)
+_CHILD_CODE = (
+    f"import sys; sys.path.insert(0, {_ROOT!r}); from grader.sandbox_child import main; main()"
+)
+
+
+class ChildProcess:
+    """One sandbox child. Use `request` for each step, then `close`."""
+
+    def __init__(self) -> None:
+        env = {k: os.environ[k] for k in _SAFE_ENV if k in os.environ}
+        env["PYTHONPATH"] = _ROOT  # only the grader package's location
+        env["OMP_NUM_THREADS"] = "1"
+        self._dir = tempfile.TemporaryDirectory(prefix="podium-sandbox-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _CHILD_CODE],  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self._dir.name,
+            env=env,
+            start_new_session=True,
+        )
+        self.stderr_lines: list[str] = []
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_thread.start()
+        self.ready = False
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            if len(self.stderr_lines) < 200:
+                self.stderr_lines.append(raw.decode(errors="replace").rstrip())
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _wait_readable(self, deadline: float) -> None:
+        assert self.proc.stdout is not None
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+            self.kill()
+            raise RunFailed("time_limit", "")
+
+    def receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        assert self.proc.stdout is not None
+        self._wait_readable(deadline)
+        try:
+            return protocol.recv(self.proc.stdout)  # type: ignore[arg-type]
+        except (EOFError, protocol.ProtocolError, ValueError) as e:
+            raise self._death() from e
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            try:
+                header, _ = self.receive(time.monotonic() + START_TIMEOUT_S)
+            except RunFailed as e:
+                raise RunFailed("sandbox_start", "the grading sandbox did not start") from e
+            self.ready = bool(header.get("ready"))
+
+    def request(
+        self,
+        header: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        *,
+        time_s: float,
+        progress: Callable[[float], None] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Send one request and wait for its reply, enforcing the wall-time limit."""
+        self.wait_ready()
+        assert self.proc.stdin is not None
+        try:
+            protocol.send(self.proc.stdin, header, arrays)  # type: ignore[arg-type]
+        except (BrokenPipeError, OSError) as e:
+            raise self._death() from e
+        deadline = time.monotonic() + time_s + GRACE_S
+        while True:
+            try:
+                reply, outs = self.receive(deadline)
+            except RunFailed as e:
+                if e.code == "time_limit":
+                    raise RunFailed(
+                        "time_limit",
+                        f"the model ran longer than the {time_s:g} s limit and was stopped",
+                    ) from e
+                raise
+            if "progress" in reply:
+                if progress:
+                    progress(float(reply["progress"]))
+                continue
+            if not reply.get("ok"):
+                self.kill()
+                raise _failure(reply, time_s)
+            return reply, outs
+
+    def _death(self) -> RunFailed:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        self._stderr_thread.join(timeout=1)
+        if code < 0:
+            name = signal.Signals(-code).name
+            if -code == signal.SIGKILL:
+                return RunFailed(
+                    "crashed", f"the model's process was killed ({name}); out of memory?"
+                )
+            return RunFailed("crashed", f"the model crashed onnxruntime ({name})")
+        tail = " | ".join(self.stderr_lines[-3:])
+        return RunFailed("crashed", f"the model's process exited with status {code}: {tail}"[:500])
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+
+    def close(self) -> None:
+        """Kill at once: the child holds nothing worth a graceful exit, and Python's teardown of
+        onnxruntime costs tens of milliseconds on every submission."""
+        self.kill()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f:
+                f.close()
+        self._dir.cleanup()
+
+
+def _failure(reply: dict[str, Any], time_s: float) -> RunFailed:
+    code, message = reply.get("code", "runtime_error"), str(reply.get("message", ""))
+    if code == "memory_limit":
+        return RunFailed(
+            "memory_limit", "the model needed more memory than the limit allows: " + message[:300]
+        )
+    if code == "time_limit":
+        return RunFailed(
+            "time_limit", f"the model ran longer than the {time_s:g} s limit and was stopped"
+        )
+    return RunFailed("runtime_error", "ONNX Runtime could not run the model: " + message[:600])
+
+
+class SandboxPool:
+    """Hands out fresh children, keeping one warm spare when `warm` is set."""
+
+    def __init__(self, *, warm: bool = True) -> None:
+        self.warm = warm
+        self._spare: ChildProcess | None = None
+        self._lock = threading.Lock()
+        if warm:
+            self._spare = ChildProcess()
+
+    def acquire(self) -> ChildProcess:
+        with self._lock:
+            child = self._spare
+            self._spare = ChildProcess() if self.warm else None
+        if child is None or child.proc.poll() is not None:
+            child = ChildProcess()
+        return child
+
+    def close(self) -> None:
+        with self._lock:
+            if self._spare:
+                self._spare.close()
+                self._spare = None
+
+
+_default: SandboxPool | None = None
+
+
+def default_pool() -> SandboxPool:
+    global _default
+    if _default is None:
+        _default = SandboxPool(warm=True)
+    return _default
+
+
+def run_limits_header(limits: Limits) -> dict[str, Any]:
+    return {"memory_mb": limits.memory_mb, "threads": limits.threads, "use_cuda": limits.use_cuda}

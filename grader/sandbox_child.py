@@ -1,0 +1,179 @@
+"""The sandbox child: loads one model in onnxruntime and runs images through it.
+
+It receives images (never labels) and returns raw outputs; scoring stays in the parent. Started
+by grader.sandbox with a clean environment; protocol on stdin and a duplicate of stdout, while
+fd 1 is pointed at stderr so that nothing onnxruntime prints can corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import threading
+import time
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from grader import protocol
+from grader.providers import choose_providers
+
+_CRASH_HOOK = "PODIUM_TEST_CRASH"  # test hook: SIGSEGV itself at the named step
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _maybe_crash(step: str) -> None:
+    if os.environ.get(_CRASH_HOOK) == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def transform(
+    batch: np.ndarray, layout: str, mean: np.ndarray, std: np.ndarray, dtype: str
+) -> np.ndarray:
+    """uint8 (B, H, W, C) -> the model's layout, preprocessed: (pixel / 255 - mean) / std."""
+    if dtype == "uint8":
+        x = batch
+    else:
+        x = (batch.astype(np.float32) / np.float32(255.0) - mean) / std
+    if layout == "nchw":
+        x = x.transpose(0, 3, 1, 2)
+    elif layout == "nhw":
+        x = x[..., 0]
+    elif layout == "flat_hwc":
+        x = x.reshape(len(x), -1)
+    elif layout == "flat_chw":
+        x = x.transpose(0, 3, 1, 2).reshape(len(x), -1)
+    if dtype not in ("uint8", "float32"):
+        x = x.astype(dtype)
+    return np.ascontiguousarray(x)
+
+
+def _zipmap_to_array(value: Any) -> tuple[np.ndarray, list[Any]]:
+    keys = sorted(value[0].keys()) if value else []
+    return np.array([[row[k] for k in keys] for row in value], dtype=np.float32), keys
+
+
+class Child:
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.session: Any = None
+
+    def load(self, req: dict[str, Any], model: bytes) -> dict[str, Any]:
+        import onnxruntime as ort
+
+        providers = choose_providers(req.get("use_cuda"))
+        if req.get("memory_mb") and providers[0] == "CPUExecutionProvider":
+            # The limit counts what this submission adds to a child that has imported onnxruntime.
+            limit = _vm_bytes() + int(req["memory_mb"]) * (1 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(req.get("threads", 2))
+        so.inter_op_num_threads = 1
+        so.enable_cpu_mem_arena = False  # the arena never gives memory back
+        so.log_severity_level = 3
+        t0 = time.perf_counter()
+        self.session = ort.InferenceSession(model, so, providers=providers)
+        _maybe_crash("load")
+        return {"provider": self.session.get_providers()[0],
+                "load_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
+
+    def run(
+        self, req: dict[str, Any], images: np.ndarray
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        import onnxruntime as ort
+
+        plan = req["plan"]
+        mean = np.asarray(req["mean"], dtype=np.float32)
+        std = np.asarray(req["std"], dtype=np.float32)
+        bs, mode = int(plan["batch_size"]), plan["batch_mode"]
+        n = len(images)
+        ro = ort.RunOptions()
+        timer = threading.Timer(float(req["time_s"]), lambda: setattr(ro, "terminate", True))
+        timer.daemon = True
+        timer.start()
+        names = [o.name for o in self.session.get_outputs()]
+        chunks: dict[str, list[np.ndarray]] = {k: [] for k in names}
+        extra: dict[str, Any] = {}
+        t0 = time.perf_counter()
+        last_report = t0
+        try:
+            for start in range(0, n, bs):
+                batch = images[start : start + bs]
+                real = len(batch)
+                if mode == "fixed" and real < bs:  # pad the last chunk to the fixed size
+                    batch = np.concatenate([batch, np.repeat(batch[-1:], bs - real, axis=0)])
+                x = transform(batch, plan["layout"], mean, std, plan["dtype"])
+                if mode == "none":
+                    x = x[0]
+                _maybe_crash("run")
+                outs = self.session.run(names, {req["input_name"]: x}, ro)
+                for name, value in zip(names, outs, strict=True):
+                    if isinstance(value, list):  # scikit-learn ZipMap: a sequence of maps
+                        value, keys = _zipmap_to_array(value)
+                        extra.setdefault("zipmap_keys", {})[name] = [str(k) for k in keys]
+                    value = np.asarray(value)
+                    if mode == "none" or (bs == 1 and (value.ndim == 0 or value.shape[0] != 1)):
+                        value = value[None, ...]  # an output without a batch axis
+                    chunks[name].append(value[:real] if mode == "fixed" else value)
+                now = time.perf_counter()
+                if now - last_report > 0.25:
+                    protocol.send(self.out, {"progress": (start + real) / n})
+                    last_report = now
+        finally:
+            timer.cancel()
+        arrays = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in chunks.items()}
+        return {"run_ms": (time.perf_counter() - t0) * 1000, **extra}, arrays
+
+
+def _error_code(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, MemoryError) or "bad_alloc" in text or "Failed to allocate" in text:
+        return "memory_limit"
+    if "terminate flag" in text:
+        return "time_limit"
+    return "runtime_error"
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    stdin = sys.stdin.buffer
+    import onnxruntime as ort  # imported while the child waits as the warm spare
+
+    ort.set_default_logger_severity(3)
+    protocol.send(out, {"ready": True, "pid": os.getpid()})
+    child = Child(out)
+    while True:
+        try:
+            req, arrays = protocol.recv(stdin)
+        except EOFError:
+            return
+        op = req.get("op")
+        try:
+            if op == "load":
+                protocol.send(out, {"ok": True, **child.load(req, arrays["model"].tobytes())})
+            elif op == "run":
+                header, outs = child.run(req, arrays["images"])
+                protocol.send(out, {"ok": True, **header}, outs)
+            elif op == "exit":
+                return
+            else:
+                protocol.send(
+                    out, {"ok": False, "code": "protocol", "message": f"unknown op {op!r}"}
+                )
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the parent as a reply
+            protocol.send(out, {"ok": False, "code": _error_code(e), "message": str(e)[:2000]})
+
+
+if __name__ == "__main__":
+    main()
