@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from grader.datasets import Dataset, load_dataset
 from grader.efficiency import format_summary
@@ -64,7 +65,7 @@ def _sample(path: Path) -> Dataset | None:
         return None  # no public training images beside the test set: no diagnosis
 
 
-def _print_human(result: dict, summary: str) -> None:  # type: ignore[type-arg]
+def _print_human(result: dict[str, Any], summary: str) -> None:
     print("Adaptation:")
     for note in result["adaptation"]:
         print(f"  - {note}")

@@ -48,7 +48,10 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
 
 
 def _known(dims: list[int | None] | None) -> list[int] | None:
-    return [int(d) for d in dims] if dims is not None and all(d is not None for d in dims) else None
+    if dims is None:
+        return None
+    known = [d for d in dims if d is not None]
+    return known if len(known) == len(dims) else None
 
 
 def _node_macs(node: onnx.NodeProto, shapes: dict[str, list[int | None]]) -> int:

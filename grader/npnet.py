@@ -109,8 +109,8 @@ class _Builder:
         elif kind == "flatten":
             if self.layout == "nchw":  # back to channel-last first: Keras flattens H, W, C
                 self.op("Transpose", [], perm=[0, 2, 3, 1])
-                c, h, w = self.shape
-                self.shape = [h, w, c]
+                ch, hh, ww = self.shape
+                self.shape = [hh, ww, ch]
             self.op("Flatten", [], axis=1)
             self.shape, self.layout = [math.prod(self.shape)], "flat"
         elif kind == "dense":

@@ -18,7 +18,7 @@ _PREFIX = {"test": "t10k", "train": "train"}
 def read_idx(path: Path, max_bytes: int = 1 << 31) -> np.ndarray:
     """Parse an IDX file of unsigned bytes (type 0x08), checking the header against the data."""
     opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:  # type: ignore[operator]
+    with opener(path, "rb") as f:
         header = f.read(4)
         if len(header) != 4 or header[:2] != b"\x00\x00":
             raise DatasetError("bad_idx", f"{path.name}: not an IDX file")
