@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from competitions import models
+from competitions.services.submissions import competition_close, submission_rescore
+
+
+@admin.register(models.Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "enrollment_code", "created_at")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "course", "role", "joined_at")
+    list_filter = ("course", "role")
+    search_fields = ("user__username", "user__email")
+
+
+@admin.register(models.HeldOutDataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "source_format", "n_images", "image_shape", "sha256", "created_at")
+    readonly_fields = ("sha256", "file_sha256", "file_bytes", "n_images", "classes", "image_shape")
+
+
+@admin.register(models.Competition)
+class CompetitionAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "course", "opens_at", "closes_at", "closed", "queue")
+    list_filter = ("closed", "visibility", "queue")
+    prepopulated_fields = {"slug": ("title",)}
+    actions = ["close"]
+
+    @admin.action(description="Close (reveals the private leaderboard)")
+    def close(self, request, queryset):  # type: ignore[no-untyped-def]
+        for competition in queryset:
+            competition_close(competition=competition)
+
+
+@admin.register(models.Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "user", "team", "competition", "status", "public_score",
+                    "private_score", "is_baseline", "hidden", "disqualified", "created_at")  # fmt: skip
+    list_filter = ("competition", "status", "is_baseline", "hidden", "disqualified")
+    search_fields = ("user__username", "original_name", "sha256")
+    exclude = ("predictions",)
+    readonly_fields = ("sha256", "file_bytes", "attempts", "result", "public_scores",
+                       "private_scores", "log")  # fmt: skip
+    actions = ["rescore"]
+
+    @admin.action(description="Rescore")
+    def rescore(self, request, queryset):  # type: ignore[no-untyped-def]
+        for sub in queryset.select_related("competition"):
+            submission_rescore(submission=sub)
+
+
+admin.site.register(models.Team)
+admin.site.register(models.RefusedUpload)
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at")
+    exclude = ("key_hash",)

@@ -1,0 +1,208 @@
+"""REST API (django-ninja). Schema: /api/openapi.json, docs: /api/docs.
+
+Authentication: `Authorization: Bearer <token>` with a per-user token (web page "API tokens",
+or POST /api/tokens with username and password).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import File, Form, NinjaAPI, Schema
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+
+from competitions.errors import ServiceError
+from competitions.models import Submission
+from competitions.selectors import access
+from competitions.selectors.leaderboard import leaderboard_get
+from competitions.services.submissions import submission_create
+from competitions.services.tokens import token_authenticate, token_create
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(key=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(title="Podium API", version="1.0", urls_namespace="api", auth=TokenAuth())
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return api.create_response(request, exc.to_dict(), status=exc.status)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"code": "not_found", "message": str(exc)}, status=404)
+
+
+class Error(Schema):
+    code: str
+    message: str
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+    name: str = "api"
+
+
+class TokenOut(Schema):
+    token: str
+
+
+class CompetitionOut(Schema):
+    slug: str
+    title: str
+    description: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    finished: bool
+    accepts_submissions: bool
+    allowed_formats: list[str]
+    daily_limit: int
+    total_limit: int
+    n_images: int
+    image_shape: list[int]
+    classes: list[str]
+
+
+class SubmissionOut(Schema):
+    id: str
+    competition: str
+    status: str
+    progress: float
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    original_name: str
+    public_score: float | None
+    private_score: float | None
+    params: int | None
+    macs: int | None
+    error_code: str
+    error_message: str
+    diagnosis: str | None
+    adaptation: list[str]
+    url: str
+
+
+class RowOut(Schema):
+    rank: int
+    name: str
+    score: float
+    params: int | None
+    macs: int | None
+    file_bytes: int
+    entries: int
+    last_submission: dt.datetime
+    is_baseline: bool
+    is_team: bool
+
+
+class LeaderboardOut(Schema):
+    competition: str
+    split: str
+    rows: list[RowOut]
+
+
+def _competition(c: Any) -> dict[str, Any]:
+    ds = c.dataset
+    return {
+        "slug": c.slug, "title": c.title, "description": c.description, "opens_at": c.opens_at,
+        "closes_at": c.closes_at, "finished": c.is_finished(),
+        "accepts_submissions": c.accepts_submissions(), "allowed_formats": c.allowed_formats,
+        "daily_limit": c.daily_limit, "total_limit": c.total_limit, "n_images": ds.n_images,
+        "image_shape": ds.image_shape, "classes": ds.classes,
+    }  # fmt: skip
+
+
+def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
+    show_private = s.competition.is_finished() or access.competition_is_instructor(
+        user=request.user, competition=s.competition
+    )
+    result = s.result or {}
+    return {
+        "id": str(s.pk), "competition": s.competition.slug, "status": s.status,
+        "progress": s.progress, "created_at": s.created_at, "finished_at": s.finished_at,
+        "original_name": s.original_name, "public_score": s.public_score,
+        "private_score": s.private_score if show_private else None, "params": s.params,
+        "macs": s.macs, "error_code": s.error_code, "error_message": s.error_message,
+        "diagnosis": result.get("diagnosis"), "adaptation": result.get("adaptation") or [],
+        "url": request.build_absolute_uri(f"/s/{s.pk}/"),
+    }  # fmt: skip
+
+
+@api.post("/tokens", auth=None, response={201: TokenOut, 401: Error})
+def create_token(request: HttpRequest, payload: TokenIn) -> Any:
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None:
+        return 401, {"code": "bad_credentials", "message": "Wrong username or password."}
+    _, key = token_create(user=user, name=payload.name)
+    return 201, {"token": key}
+
+
+@api.get("/competitions", response=list[CompetitionOut])
+def list_competitions(request: HttpRequest) -> Any:
+    return [_competition(c) for c in access.competition_list_visible(user=request.user)]
+
+
+@api.get("/competitions/{slug}", response={200: CompetitionOut, 404: Error})
+def get_competition(request: HttpRequest, slug: str) -> Any:
+    return _competition(access.competition_get_visible(user=request.user, slug=slug))
+
+
+@api.post(
+    "/competitions/{slug}/submissions",
+    response={201: SubmissionOut, 400: Error, 404: Error, 429: Error},
+)
+def submit(
+    request: HttpRequest,
+    slug: str,
+    file: UploadedFile = File(...),  # noqa: B008
+    preprocess: str = Form(""),
+    mean: str = Form(""),
+    std: str = Form(""),
+    note: str = Form(""),
+) -> Any:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    if not access.competition_can_submit(user=request.user, competition=competition):
+        raise Http404("No such competition")
+
+    def floats(text: str) -> list[float] | None:
+        try:
+            return [float(v) for v in text.split(",") if v.strip()] or None
+        except ValueError:
+            raise ServiceError("bad_preprocess", "mean/std: comma-separated numbers") from None
+
+    sub = submission_create(
+        user=request.user, competition=competition, upload=file, preprocess=preprocess,
+        mean=floats(mean), std=floats(std), note=note,
+    )  # fmt: skip
+    return 201, _submission(request, sub)
+
+
+@api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})
+def get_submission(request: HttpRequest, submission_id: str) -> Any:
+    return _submission(
+        request, access.submission_get_visible(user=request.user, submission_id=submission_id)
+    )
+
+
+@api.get("/competitions/{slug}/leaderboard", response={200: LeaderboardOut, 404: Error})
+def get_leaderboard(request: HttpRequest, slug: str) -> Any:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    private = competition.is_finished()
+    rows = leaderboard_get(competition=competition, private=private)
+    return {
+        "competition": slug,
+        "split": "private" if private else "public",
+        "rows": [r.to_dict() for r in rows],
+    }

@@ -1,0 +1,84 @@
+"""Held-out datasets on disk: import, worker-side cache by content hash, preview images.
+
+Stored datasets are the engine's canonical npz (Dataset.save_npz), whatever the imported format,
+so workers load them in milliseconds. Each process keeps a small in-memory memo too.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db.models.fields.files import FieldFile
+from PIL import Image
+
+from competitions.models import HeldOutDataset
+from grader.datasets import Dataset
+
+_MEMO: dict[str, Dataset] = {}
+_MEMO_MAX = 4
+
+
+def dataset_cache_path(*, sha256: str) -> Path:
+    return Path(settings.PODIUM_DATASET_CACHE) / f"{sha256}.npz"
+
+
+def _cached(sha256: str, field: FieldFile) -> Dataset:
+    if sha256 in _MEMO:
+        return _MEMO[sha256]
+    path = dataset_cache_path(sha256=sha256)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as out, field.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        os.replace(tmp, path)
+    dataset = Dataset.load_npz(path)  # checks the content against its hash
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[sha256] = dataset
+    return dataset
+
+
+def dataset_load(*, record: HeldOutDataset) -> Dataset:
+    """The decoded dataset of a record, from the process memo, the var/ cache or storage."""
+    return _cached(record.sha256, record.file)
+
+
+def dataset_load_sample(*, record: HeldOutDataset) -> Dataset | None:
+    """The public training sample used for the engine's preprocessing diagnosis, if any."""
+    if not record.sample or not record.sample_sha256:
+        return None
+    return _cached(record.sample_sha256, record.sample)
+
+
+def image_png(image: np.ndarray, *, scale: int = 2) -> bytes:
+    """One (H, W, C) uint8 image as PNG bytes, enlarged by `scale`."""
+    arr = image[..., 0] if image.shape[-1] == 1 else image
+    pic = Image.fromarray(arr)
+    pic = pic.resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    pic.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image_data_uri(image: np.ndarray, *, scale: int = 2) -> str:
+    return "data:image/png;base64," + base64.b64encode(image_png(image, scale=scale)).decode()
+
+
+def preview_grid_png(dataset: Dataset, *, per_class: int = 8, scale: int = 2) -> bytes:
+    """A grid: one row per class, the first `per_class` images of that class."""
+    h, w, c = dataset.image_shape
+    rows = len(dataset.classes)
+    grid = np.full((rows * (h + 2), per_class * (w + 2), c), 255, dtype=np.uint8)
+    for k in range(rows):
+        idx = np.flatnonzero(dataset.labels == k)[:per_class]
+        for j, i in enumerate(idx):
+            grid[k * (h + 2) : k * (h + 2) + h, j * (w + 2) : j * (w + 2) + w] = dataset.images[i]
+    return image_png(grid, scale=scale)

@@ -1,0 +1,1 @@
+"""Reads, as keyword-only functions named <entity>_<action>."""

@@ -1,0 +1,73 @@
+"""CSV exports: standings (one row per leaderboard entry) and grades (one row per student)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib.auth import get_user_model
+
+from competitions.models import Competition, Membership, Submission, TeamMembership
+from competitions.selectors.leaderboard import leaderboard_get
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:.6f}"
+
+
+def standings_csv(*, competition: Competition, private: bool = True) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["rank", "name", "kind", "score", "public_score", "params", "macs", "file_bytes",
+                "entries", "last_submission", "submission_id"])  # fmt: skip
+    for r in leaderboard_get(competition=competition, private=private):
+        kind = "baseline" if r.is_baseline else "team" if r.is_team else "student"
+        w.writerow([r.rank, r.name, kind, _fmt(r.score), _fmt(r.public_score), r.params, r.macs,
+                    r.file_bytes, r.entries, r.last_submission.isoformat(), r.submission_id])  # fmt: skip
+    return out.getvalue()
+
+
+def baseline_choices(*, competition: Competition) -> list[tuple[str, str, float]]:
+    subs = Submission.objects.filter(
+        competition=competition, is_baseline=True, status=Submission.Status.SCORED
+    ).order_by("private_score")
+    return [(str(s.pk), s.label or s.original_name, s.private_score or 0.0) for s in subs]
+
+
+def grades_csv(
+    *, competition: Competition, low: float | None = None, high: float | None = None
+) -> str:
+    """One row per student (course roster plus anyone who entered): team, final private score,
+    rank; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped."""
+    rows = [r for r in leaderboard_get(competition=competition, private=True) if not r.is_baseline]
+    by_user = {uid: r for r in rows for uid in r.user_ids}
+    team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
+    team_of = {m.user_id: m.team.name for m in team_members}
+    for r in rows:  # every member of a ranked team gets the team's row
+        if r.team_id is not None:
+            for m in team_members:
+                if m.team_id == r.team_id:
+                    by_user[m.user_id] = r
+    user_ids = set(by_user) | set(team_of)
+    if competition.course_id:
+        user_ids |= set(
+            Membership.objects.filter(
+                course_id=competition.course_id, role=Membership.Role.STUDENT
+            ).values_list("user_id", flat=True)
+        )
+    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    out = io.StringIO()
+    w = csv.writer(out)
+    header = ["username", "email", "name", "team", "final_private_score", "rank"]
+    rule = low is not None and high is not None and high > low
+    w.writerow(header + (["grade"] if rule else []))
+    for u in users:
+        r = by_user.get(u.pk)
+        line = [u.username, u.email, u.get_full_name(), team_of.get(u.pk, ""),
+                _fmt(r.score if r else None), r.rank if r else ""]  # fmt: skip
+        if rule:
+            assert low is not None and high is not None
+            grade = 0.0 if r is None else min(max((r.score - low) / (high - low), 0.0), 1.0) * 100
+            line.append(f"{grade:.1f}")
+        w.writerow(line)
+    return out.getvalue()

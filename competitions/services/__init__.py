@@ -1,0 +1,1 @@
+"""Writes, as keyword-only functions named <entity>_<action>. Views and tasks stay thin."""

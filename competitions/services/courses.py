@@ -1,0 +1,86 @@
+"""Courses, enrollment codes and roster import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from competitions.errors import Refused
+from competitions.models import Course, Membership
+
+User = get_user_model()
+
+
+def code_generate(length: int = 8) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def course_create(
+    *, slug: str, name: str, instructor: AbstractBaseUser | None = None, code: str | None = None
+) -> Course:
+    with transaction.atomic():
+        course = Course.objects.create(
+            slug=slug, name=name, enrollment_code=code or code_generate()
+        )
+        if instructor is not None:
+            Membership.objects.create(
+                course=course, user=instructor, role=Membership.Role.INSTRUCTOR
+            )
+    return course
+
+
+def course_join(*, user: AbstractBaseUser, code: str) -> Course:
+    course = Course.objects.filter(enrollment_code=code.strip().upper()).first()
+    if course is None:
+        raise Refused("bad_code", "No course has this enrollment code.")
+    Membership.objects.get_or_create(course=course, user=user)
+    return course
+
+
+@dataclass
+class RosterReport:
+    created: list[str] = field(default_factory=list)
+    enrolled: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def course_roster_import(*, course: Course, csv_text: str) -> RosterReport:
+    """CSV with a header: username,email[,first_name,last_name][,role]. New accounts get no
+    password: students set one with "forgot password" (the e-mail goes to the address given)."""
+    report = RosterReport()
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    if not reader.fieldnames or "username" not in [f.strip() for f in reader.fieldnames]:
+        raise Refused("bad_roster", "The CSV needs a header row with at least 'username'.")
+    with transaction.atomic():
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            username = row.get("username", "")
+            if not username or len(username) > 150:
+                report.errors.append(f"line {line}: missing or too long username")
+                continue
+            role = row.get("role") or Membership.Role.STUDENT
+            if role not in Membership.Role.values:
+                report.errors.append(f"line {line}: unknown role {role!r}")
+                continue
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "email": row.get("email", ""),
+                    "first_name": row.get("first_name", ""),
+                    "last_name": row.get("last_name", ""),
+                },
+            )
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+                report.created.append(username)
+            Membership.objects.update_or_create(course=course, user=user, defaults={"role": role})
+            report.enrolled.append(username)
+    return report

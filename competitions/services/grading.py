@@ -1,0 +1,194 @@
+"""The worker side: claim a queued submission, grade it with the engine, write the result once.
+
+A redelivered message never grades twice: the claim is a conditional UPDATE (queued -> running)
+that must change exactly one row, and the final write is conditional on the same attempt.
+The sweeper re-sends submissions left queued and retries (then fails) those whose worker was lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import time
+import traceback
+import uuid
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from competitions.datasets import dataset_load, dataset_load_sample
+from competitions.models import Competition, Submission
+from competitions.services.submissions import _send
+from competitions.splits import split_indices
+from grader import grade
+from grader.errors import GraderError
+from grader.metrics import compute_scores
+from grader.types import GradeResult, Limits
+
+logger = logging.getLogger(__name__)
+S = Submission.Status
+
+
+def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
+    """queued -> running; returns this attempt's number, or None when someone else has it."""
+    now = timezone.now()
+    changed = Submission.objects.filter(pk=submission_id, status=S.QUEUED).update(
+        status=S.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0.0
+    )
+    if changed != 1:
+        return None
+    return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
+
+
+def _log(submission_id: Any, line: str) -> str:
+    return f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}\n"
+
+
+def _running(submission_id: Any, attempt: int) -> Any:
+    return Submission.objects.filter(pk=submission_id, status=S.RUNNING, attempts=attempt)
+
+
+def split_scores(
+    *, competition: Competition, labels: np.ndarray, result: GradeResult, n_classes: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    public, private = split_indices(
+        len(labels), competition.public_fraction, competition.split_seed
+    )
+    preds = np.asarray(result.predictions, dtype=np.int64)
+    probs = result.probabilities
+    out = []
+    for idx in (public, private):
+        out.append(
+            compute_scores(
+                labels[idx], preds[idx], None if probs is None else probs[idx], n_classes=n_classes
+            )
+        )
+    return out[0], out[1]
+
+
+def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, counts: bool) -> None:
+    _running(sub_id, attempt).update(
+        status=S.FAILED,
+        error_code=code[:40],
+        error_message=message,
+        finished_at=timezone.now(),
+        counts_toward_quota=counts,
+        log=F("log") + log,
+    )
+
+
+def submission_grade(*, submission_id: uuid.UUID | str) -> str:
+    """Grade one submission; returns what happened (for logs and tests)."""
+    attempt = submission_claim(submission_id=submission_id)
+    if attempt is None:
+        logger.info("submission %s is not queued: skipped (duplicate delivery?)", submission_id)
+        return "skipped"
+    sub = Submission.objects.select_related("competition__dataset").get(pk=submission_id)
+    competition = sub.competition
+    log = _log(sub.pk, f"attempt {attempt} started on {socket.gethostname()}")
+    last = [0.0]
+
+    def progress(fraction: float) -> None:
+        t = time.monotonic()
+        if t - last[0] >= 0.5 or fraction >= 1.0:
+            last[0] = t
+            _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0)))
+
+    try:
+        dataset = dataset_load(record=competition.dataset)
+        with sub.file.open("rb") as f:
+            data = f.read()
+        limits = Limits(
+            time_s=float(competition.time_limit_s),
+            memory_mb=competition.memory_mb,
+            max_file_mb=settings.PODIUM_MAX_UPLOAD_MB,
+        )
+        result = grade(
+            data,
+            sub.original_name,
+            dataset,
+            preprocess=sub.preprocess if sub.preprocess not in ("", "custom") else None,
+            mean=sub.mean if sub.preprocess == "custom" else None,
+            std=sub.std if sub.preprocess == "custom" else None,
+            sample=dataset_load_sample(record=competition.dataset),
+            limits=limits,
+            progress=progress,
+        )
+    except GraderError as e:
+        log += _log(sub.pk, f"{e.kind}: {e.code}: {e.message}")
+        _fail(sub.pk, attempt, code=e.code, message=e.message, log=log, counts=True)
+        return "failed"
+    except Exception as e:  # our fault, not the student's: does not use the quota
+        log += _log(sub.pk, "internal error:\n" + traceback.format_exc())
+        message = f"Internal error while grading ({type(e).__name__}); staff can see the log."
+        _fail(sub.pk, attempt, code="internal_error", message=message, log=log, counts=False)
+        return "failed"
+
+    public, private = split_scores(
+        competition=competition,
+        labels=dataset.labels,
+        result=result,
+        n_classes=len(dataset.classes),
+    )
+    metric = competition.metric
+    log += _log(sub.pk, f"scored on {result.n_images} images with {result.provider}")
+    with transaction.atomic():
+        written = _running(sub.pk, attempt).update(
+            status=S.SCORED,
+            progress=1.0,
+            finished_at=timezone.now(),
+            public_score=public[metric],
+            private_score=private[metric],
+            public_scores=public,
+            private_scores=private,
+            result=result.to_dict(),
+            params=result.params,
+            macs=result.macs,
+            ms_per_image=result.ms_per_image,
+            predictions=np.asarray(result.predictions, dtype=np.int16).tobytes(),
+            error_code="",
+            error_message="",
+            log=F("log") + log,
+        )
+    return "scored" if written else "stale"
+
+
+def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Re-send submissions left queued (broker down at submit time, lost message); retry those
+    whose worker vanished while running, at most PODIUM_MAX_ATTEMPTS attempts, then fail them."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "retried": 0, "failed": 0}
+    stale = now - dt.timedelta(seconds=settings.PODIUM_REQUEUE_AFTER_S)
+    for sid, queue in Submission.objects.filter(status=S.QUEUED, enqueued_at__lt=stale).values_list(
+        "pk", "competition__queue"
+    ):
+        if Submission.objects.filter(pk=sid, status=S.QUEUED, enqueued_at__lt=stale).update(
+            enqueued_at=now
+        ):
+            _send(str(sid), queue)
+            counts["requeued"] += 1
+    running = Submission.objects.filter(status=S.RUNNING).values_list(
+        "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
+    )
+    grace = settings.CELERY_TASK_HARD_TIME_LIMIT
+    for sid, attempts, started, limit_s, queue in running:
+        if started is None or started > now - dt.timedelta(seconds=limit_s + grace):
+            continue
+        if attempts < settings.PODIUM_MAX_ATTEMPTS:
+            line = _log(sid, f"attempt {attempts} lost (worker gone or stuck); queued again")
+            if _running(sid, attempts).update(
+                status=S.QUEUED, enqueued_at=now, log=F("log") + line
+            ):
+                _send(str(sid), queue)
+                counts["retried"] += 1
+        else:
+            message = f"Grading was interrupted {attempts} times (worker lost); giving up."
+            _fail(sid, attempts, code="worker_lost", message=message, log=_log(sid, message),
+                  counts=False)  # fmt: skip
+            counts["failed"] += 1
+    return counts

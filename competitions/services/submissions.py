@@ -1,0 +1,223 @@
+"""Accepting uploads, queueing them, and the choices students and instructors make about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import unicodedata
+from pathlib import PurePath
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from competitions.errors import NotAllowed, Refused
+from competitions.models import Competition, RefusedUpload, Submission
+from competitions.selectors.quota import flood_check, quota_get
+from competitions.services.teams import team_for_user
+from grader import check_upload
+from grader.errors import Rejected
+
+logger = logging.getLogger(__name__)
+
+PRESETS = ("unit", "raw", "symmetric", "mnist", "cifar10")
+FORMATS = ("onnx", "npz")
+
+
+class UploadLike(Protocol):
+    name: str
+    size: int
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+def filename_sanitize(name: str) -> str:
+    """Display text only (the stored file gets a UUID name): base name, safe characters."""
+    base = PurePath(name.replace("\\", "/")).name
+    base = unicodedata.normalize("NFKC", base)
+    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "model"
+    if len(base) > 100:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: 100 - len(ext) - 1] + dot + ext) if dot else base[:100]
+    return base
+
+
+def preprocess_validate(
+    *, preprocess: str, mean: list[float] | None, std: list[float] | None, channels: int
+) -> tuple[str, list[float] | None, list[float] | None]:
+    """('' = automatic | preset | 'custom', mean, std) or Refused."""
+    preprocess = (preprocess or "").strip().lower()
+    if preprocess in ("", "auto"):
+        return "", None, None
+    if preprocess in PRESETS:
+        return preprocess, None, None
+    if preprocess != "custom":
+        raise Refused("bad_preprocess", f"Unknown preprocessing {preprocess!r}.")
+    if not mean or not std:
+        raise Refused("bad_preprocess", "Custom preprocessing needs both mean and std.")
+    for values in (mean, std):
+        if len(values) not in (1, channels):
+            raise Refused("bad_preprocess", f"Give 1 or {channels} values for mean and std.")
+    if any(s <= 0 for s in std):
+        raise Refused("bad_preprocess", "Every std value must be positive.")
+    return "custom", [float(m) for m in mean], [float(s) for s in std]
+
+
+def submission_create(
+    *,
+    user: AbstractBaseUser,
+    competition: Competition,
+    upload: UploadLike,
+    preprocess: str = "",
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+    note: str = "",
+    is_baseline: bool = False,
+    label: str = "",
+    now: dt.datetime | None = None,
+) -> Submission:
+    """Static checks at once (refusals are recorded for the flood limit, not the quota), then a
+    queued submission whose grading task is sent when the transaction commits."""
+    now = now or timezone.now()
+    dataset = competition.dataset
+    if not is_baseline:
+        flood_check(user=user, now=now)
+        if now < competition.opens_at:
+            raise Refused("not_open", "This competition has not opened yet.")
+        if not competition.accepts_submissions(now):
+            raise Refused("closed", "This competition is closed: the deadline has passed.")
+
+    def refuse(code: str, message: str) -> Refused:
+        if not is_baseline:
+            RefusedUpload.objects.create(
+                user=user, competition=competition, code=code, message=message
+            )
+        return Refused(code, message)
+
+    name = filename_sanitize(upload.name)
+    fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = competition.allowed_formats or list(FORMATS)
+    if fmt not in allowed:
+        raise refuse("bad_format", f"Upload a {' or '.join('.' + f for f in allowed)} file.")
+    max_bytes = settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024
+    if upload.size > max_bytes:
+        raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
+    preprocess, mean, std = preprocess_validate(
+        preprocess=preprocess, mean=mean, std=std, channels=int(dataset.image_shape[-1])
+    )
+    team = None if is_baseline else team_for_user(competition=competition, user=user)
+    if not is_baseline:
+        quota_get(competition=competition, user=user, team=team, now=now).check(now)
+    data = upload.read()
+    try:
+        check_upload(
+            data, name, image_shape=tuple(dataset.image_shape), n_classes=len(dataset.classes)
+        )
+    except Rejected as e:
+        raise refuse(e.code, e.message) from e
+    sub = Submission(
+        competition=competition,
+        user=user,
+        team=team,
+        is_baseline=is_baseline,
+        label=label[:120],
+        file_format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        original_name=name,
+        file_bytes=len(data),
+        preprocess=preprocess,
+        mean=mean,
+        std=std,
+        note=note.strip()[:300],
+        created_at=now,
+    )
+    with transaction.atomic():
+        sub.file.save(name, ContentFile(data), save=False)
+        sub.save()
+        submission_enqueue(submission=sub)
+    return sub
+
+
+def _send(submission_id: str, queue: str) -> None:
+    from competitions.tasks import grade_submission
+
+    try:
+        grade_submission.apply_async(args=[submission_id], queue=queue, retry=False)
+    except Exception as e:  # broker down: the sweeper sends it again later
+        logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
+
+
+def submission_enqueue(*, submission: Submission) -> None:
+    """Mark as queued now and send the task once the surrounding transaction commits."""
+    Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
+    sid, queue = str(submission.pk), submission.competition.queue
+    transaction.on_commit(lambda: _send(sid, queue))
+
+
+def submission_rescore(*, submission: Submission) -> bool:
+    """Grade again from scratch (e.g. after the dataset or the engine changed)."""
+    with transaction.atomic():
+        changed = (
+            Submission.objects.filter(pk=submission.pk)
+            .exclude(status=Submission.Status.RUNNING)
+            .update(
+                status=Submission.Status.QUEUED,
+                attempts=0,
+                progress=0.0,
+                error_code="",
+                error_message="",
+                public_score=None,
+                private_score=None,
+                finished_at=None,
+                started_at=None,
+            )
+        )
+        if changed:
+            submission_enqueue(submission=submission)
+    return bool(changed)
+
+
+def competition_rescore_all(*, competition: Competition) -> int:
+    subs = Submission.objects.filter(competition=competition).exclude(
+        status=Submission.Status.RUNNING
+    )
+    return sum(submission_rescore(submission=s) for s in subs.select_related("competition"))
+
+
+def submission_choose_final(*, user: AbstractBaseUser, submission: Submission) -> None:
+    competition = submission.competition
+    if competition.is_finished():
+        raise NotAllowed("closed", "The competition is closed; the final choice is locked.")
+    if submission.status != Submission.Status.SCORED or submission.is_baseline:
+        raise Refused("not_scored", "Only a scored submission can be chosen.")
+    team = team_for_user(competition=competition, user=user)
+    if team is not None and submission.team_id == team.pk:
+        entrant = Submission.objects.filter(competition=competition, team=team)
+    elif submission.user_id == user.pk and submission.team_id is None:
+        entrant = Submission.objects.filter(competition=competition, user=user, team__isnull=True)
+    else:
+        raise NotAllowed("not_yours", "You can only choose your own (or your team's) entry.")
+    with transaction.atomic():
+        entrant.filter(is_final=True).update(is_final=False)
+        Submission.objects.filter(pk=submission.pk).update(is_final=True)
+
+
+def submission_set_flags(
+    *, submission: Submission, hidden: bool | None = None, disqualified: bool | None = None
+) -> None:
+    fields: dict[str, Any] = {}
+    if hidden is not None:
+        fields["hidden"] = hidden
+    if disqualified is not None:
+        fields["disqualified"] = disqualified
+    if fields:
+        Submission.objects.filter(pk=submission.pk).update(**fields)
+
+
+def competition_close(*, competition: Competition) -> None:
+    Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())

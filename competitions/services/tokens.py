@@ -1,0 +1,36 @@
+"""Per-user API tokens: shown once, stored as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from competitions.models import ApiToken
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+    key = "pod_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:80], prefix=key[:10], key_hash=_hash(key))
+    return token, key
+
+
+def token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    return bool(deleted)
+
+
+def token_authenticate(*, key: str) -> AbstractBaseUser | None:
+    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key)).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,207 @@
+"""Instructor pages: competitions, datasets, roster, submissions, rescoring, close, exports."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from competitions.errors import ServiceError
+from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
+from competitions.models import Course, HeldOutDataset, Membership
+from competitions.selectors import access
+from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
+from competitions.selectors.submissions import submission_list_for_competition
+from competitions.services import courses, submissions
+from competitions.services.datasets import dataset_import_uploads
+
+
+def _taught_courses(user):  # type: ignore[no-untyped-def]
+    if user.is_staff:
+        return Course.objects.order_by("name")
+    return Course.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.INSTRUCTOR
+    ).order_by("name")
+
+
+def _require_instructor(request: HttpRequest) -> None:
+    if not (request.user.is_staff or _taught_courses(request.user).exists()):
+        raise Http404("Not found")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _require_instructor(request)
+    taught = _taught_courses(request.user)
+    comps = access.competition_list_visible(user=request.user)
+    if not request.user.is_staff:
+        comps = comps.filter(course__in=taught)
+    return render(
+        request,
+        "competitions/instructor/dashboard.html",
+        {
+            "courses": taught,
+            "competitions": comps,
+            "datasets": HeldOutDataset.objects.order_by("name"),
+        },
+    )
+
+
+@login_required
+def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    _require_instructor(request)
+    instance = None
+    if slug is not None:
+        instance = access.competition_get_for_instructor(user=request.user, slug=slug)
+    taught = _taught_courses(request.user)
+    form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
+    if request.method == "POST" and form.is_valid():
+        competition = form.save(commit=False)
+        if not request.user.is_staff and competition.course_id is None:
+            form.add_error("course", "Choose one of your courses.")
+        else:
+            if instance is None:
+                competition.created_by = request.user
+            competition.save()
+            messages.success(request, "Competition saved.")
+            return redirect("competitions:detail", slug=competition.slug)
+    if instance is None and not request.POST:
+        form.initial.setdefault("opens_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    return render(
+        request, "competitions/instructor/competition_form.html", {"form": form, "edit": instance}
+    )
+
+
+@login_required
+def dataset_import(request: HttpRequest) -> HttpResponse:
+    _require_instructor(request)
+    form = DatasetImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ds = dataset_import_uploads(
+                files=form.cleaned_data["files"],
+                name=form.cleaned_data["name"],
+                split=form.cleaned_data["split"] or "test",
+                user=request.user,
+            )
+        except ServiceError as e:
+            form.add_error(None, f"{e.code}: {e.message}")
+        else:
+            messages.success(request, f"Imported {ds.name}: {ds.n_images} images.")
+            return redirect("competitions:dataset", pk=ds.pk)
+    return render(request, "competitions/instructor/dataset_import.html", {"form": form})
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_instructor(request)
+    ds = get_object_or_404(HeldOutDataset, pk=pk)
+    return render(request, "competitions/instructor/dataset_detail.html", {"ds": ds})
+
+
+@login_required
+def dataset_preview(request: HttpRequest, pk: int) -> FileResponse:
+    _require_instructor(request)
+    ds = get_object_or_404(HeldOutDataset, pk=pk)
+    if not ds.preview:
+        raise Http404("No preview")
+    return FileResponse(ds.preview.open("rb"), content_type="image/png")
+
+
+@login_required
+def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course, slug=slug)
+    if not access.course_is_instructor(user=request.user, course=course):
+        raise Http404("No such course")
+    form = RosterForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["csv_file"].read(1 << 20)
+        try:
+            report = courses.course_roster_import(course=course, csv_text=raw.decode("utf-8-sig"))
+            messages.success(
+                request, f"{len(report.enrolled)} enrolled, {len(report.created)} new."
+            )
+        except (ServiceError, UnicodeDecodeError) as e:
+            messages.error(request, getattr(e, "message", "The file is not UTF-8 text."))
+    members = course.memberships.select_related("user").order_by("role", "user__username")
+    return render(
+        request,
+        "competitions/instructor/roster.html",
+        {"course": course, "form": form, "report": report, "members": members},
+    )
+
+
+@login_required
+def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    return render(
+        request,
+        "competitions/instructor/submissions.html",
+        {
+            "competition": competition,
+            "submissions": submission_list_for_competition(competition=competition)[:500],
+            "baselines": baseline_choices(competition=competition),
+        },
+    )
+
+
+@login_required
+@require_POST
+def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    if action == "close":
+        submissions.competition_close(competition=competition)
+        messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
+    elif action == "rescore_all":
+        n = submissions.competition_rescore_all(competition=competition)
+        messages.success(request, f"{n} submissions queued for rescoring.")
+    else:
+        raise Http404("No such action")
+    return redirect("competitions:submissions", slug=slug)
+
+
+@login_required
+@require_POST
+def submission_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
+    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    if not access.competition_is_instructor(user=request.user, competition=sub.competition):
+        raise Http404("No such submission")
+    flags = {
+        "hide": {"hidden": True},
+        "unhide": {"hidden": False},
+        "disqualify": {"disqualified": True},
+        "requalify": {"disqualified": False},
+    }
+    if action == "rescore":
+        submissions.submission_rescore(submission=sub)
+    elif action in flags:
+        submissions.submission_set_flags(submission=sub, **flags[action])
+    else:
+        raise Http404("No such action")
+    messages.success(request, f"Done: {action}.")
+    return redirect(request.POST.get("next") or "competitions:submission", pk=sub.pk)
+
+
+def _csv(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def export_standings(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    return _csv(standings_csv(competition=competition), f"{slug}-standings.csv")
+
+
+@login_required
+def export_grades(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    scores = {pk: score for pk, _, score in baseline_choices(competition=competition)}
+    low = scores.get(request.GET.get("low", ""))
+    high = scores.get(request.GET.get("high", ""))
+    return _csv(grades_csv(competition=competition, low=low, high=high), f"{slug}-grades.csv")

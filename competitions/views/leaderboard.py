@@ -1,0 +1,36 @@
+"""Leaderboard page and its plot data."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from competitions.selectors import access
+from competitions.selectors.leaderboard import leaderboard_get
+
+
+def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    instructor = access.competition_is_instructor(user=request.user, competition=competition)
+    finished = competition.is_finished()
+    private = finished or (instructor and request.GET.get("split") == "private")
+    rows = leaderboard_get(competition=competition, private=private)
+    me = request.user.pk if request.user.is_authenticated else None
+    points = [
+        {"x": r.params, "y": r.score, "name": r.name, "pareto": r.pareto, "baseline": r.is_baseline}
+        for r in rows
+        if r.params
+    ]
+    return render(
+        request,
+        "competitions/leaderboard.html",
+        {
+            "competition": competition,
+            "rows": rows,
+            "private": private,
+            "finished": finished,
+            "is_instructor": instructor,
+            "me": me,
+            "points": points,
+        },
+    )

@@ -1,0 +1,189 @@
+"""Student pages: home, courses, competition, submit, submissions, teams."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from competitions.datasets import dataset_load, image_data_uri
+from competitions.errors import ServiceError
+from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJoinForm
+from competitions.selectors import access
+from competitions.selectors.quota import quota_get
+from competitions.selectors.submissions import submission_list_for_entrant, submission_view
+from competitions.services import courses, submissions, teams
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "competitions/home.html",
+        {
+            "competitions": access.competition_list_visible(user=request.user),
+            "courses": access.course_list_for_user(user=request.user),
+            "join_form": JoinCourseForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def course_join(request: HttpRequest) -> HttpResponse:
+    form = JoinCourseForm(request.POST)
+    if form.is_valid():
+        try:
+            course = courses.course_join(user=request.user, code=form.cleaned_data["code"])
+            messages.success(request, f"You joined {course.name}.")
+        except ServiceError as e:
+            messages.error(request, e.message)
+    return redirect("competitions:home")
+
+
+def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    ctx = {
+        "competition": competition,
+        "is_instructor": access.competition_is_instructor(
+            user=request.user, competition=competition
+        ),
+        "can_submit": access.competition_can_submit(user=request.user, competition=competition),
+        "form": SubmitForm(),
+    }
+    if request.user.is_authenticated:
+        team = teams.team_for_user(competition=competition, user=request.user)
+        now = timezone.now()
+        ctx |= {
+            "team": team,
+            "team_members": team.memberships.select_related("user") if team else [],
+            "quota": quota_get(competition=competition, user=request.user, team=team, now=now),
+            "my_submissions": submission_list_for_entrant(
+                competition=competition, user=request.user, team=team
+            )[:50],
+            "team_create_form": TeamCreateForm(),
+            "team_join_form": TeamJoinForm(),
+        }
+    return render(request, "competitions/competition_detail.html", ctx)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, slug: str) -> HttpResponse:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    if not access.competition_can_submit(user=request.user, competition=competition):
+        raise Http404("No such competition")
+    form = SubmitForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("competitions:detail", slug=slug)
+    data = form.cleaned_data
+    try:
+        sub = submissions.submission_create(
+            user=request.user,
+            competition=competition,
+            upload=data["file"],
+            preprocess=data.get("preprocess") or "",
+            mean=data["mean_list"],
+            std=data["std_list"],
+            note=data.get("note") or "",
+        )
+    except ServiceError as e:
+        messages.error(request, f"Refused: {e.message}")
+        return redirect("competitions:detail", slug=slug)
+    return redirect("competitions:submission", pk=sub.pk)
+
+
+@login_required
+def submission_detail(request: HttpRequest, pk: str) -> HttpResponse:
+    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    return render(
+        request, "competitions/submission_detail.html", submission_view(sub=sub, user=request.user)
+    )
+
+
+@login_required
+def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
+    """The htmx fragment polled while the submission is queued or running."""
+    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    return render(
+        request, "competitions/_submission_status.html", submission_view(sub=sub, user=request.user)
+    )
+
+
+@login_required
+def submission_gallery(request: HttpRequest, pk: str) -> HttpResponse:
+    """Misclassified images: instructors always, students after close."""
+    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    competition = sub.competition
+    instructor = access.competition_is_instructor(user=request.user, competition=competition)
+    if not (instructor or competition.is_finished()) or sub.predictions is None:
+        raise Http404("Not available")
+    dataset = dataset_load(record=competition.dataset)
+    preds = np.frombuffer(bytes(sub.predictions), dtype=np.int16)
+    wrong = np.flatnonzero(preds != dataset.labels)
+    shown = wrong[:120]
+    items = [
+        {
+            "index": int(i),
+            "uri": image_data_uri(dataset.images[i], scale=2),
+            "label": dataset.classes[int(dataset.labels[i])],
+            "pred": dataset.classes[int(preds[i])]
+            if 0 <= preds[i] < len(dataset.classes)
+            else str(preds[i]),
+        }
+        for i in shown
+    ]
+    return render(
+        request,
+        "competitions/gallery.html",
+        {"sub": sub, "competition": competition, "items": items, "n_wrong": len(wrong)},
+    )
+
+
+@login_required
+@require_POST
+def submission_choose(request: HttpRequest, pk: str) -> HttpResponse:
+    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    try:
+        submissions.submission_choose_final(user=request.user, submission=sub)
+        messages.success(request, "Chosen as your final submission.")
+    except ServiceError as e:
+        messages.error(request, e.message)
+    return redirect("competitions:detail", slug=sub.competition.slug)
+
+
+@login_required
+@require_POST
+def team_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    competition = access.competition_get_visible(user=request.user, slug=slug)
+    if not access.competition_can_submit(user=request.user, competition=competition):
+        raise Http404("No such competition")
+    try:
+        if action == "create":
+            form = TeamCreateForm(request.POST)
+            if form.is_valid():
+                team = teams.team_create(
+                    competition=competition, user=request.user, name=form.cleaned_data["name"]
+                )
+                messages.success(request, f"Team created. Share the code {team.join_code}.")
+        elif action == "join":
+            form = TeamJoinForm(request.POST)
+            if form.is_valid():
+                team = teams.team_join(
+                    competition=competition, user=request.user, code=form.cleaned_data["code"]
+                )
+                messages.success(request, f"You joined {team.name}.")
+        elif action == "leave":
+            teams.team_leave(competition=competition, user=request.user)
+            messages.success(request, "You left the team.")
+        else:
+            raise Http404("No such action")
+    except ServiceError as e:
+        messages.error(request, e.message)
+    return redirect("competitions:detail", slug=slug)

@@ -1,0 +1,5 @@
+"""Podium Django project. The Celery app is loaded with Django so `shared_task` binds to it."""
+
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

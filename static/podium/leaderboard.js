@@ -1,0 +1,22 @@
+// Accuracy-vs-parameters scatter with the Pareto front (fewer params, higher score) as a line.
+document.addEventListener("DOMContentLoaded", () => {
+  const el = document.getElementById("points");
+  if (!el || typeof Chart === "undefined") return;
+  const points = JSON.parse(el.textContent);
+  const front = points.filter((p) => p.pareto).sort((a, b) => a.x - b.x);
+  new Chart(document.getElementById("pareto"), {
+    type: "scatter",
+    data: {
+      datasets: [
+        { label: "entries", data: points.filter((p) => !p.baseline), backgroundColor: "#3366cc" },
+        { label: "baselines", data: points.filter((p) => p.baseline), backgroundColor: "#999999", pointStyle: "rectRot", radius: 6 },
+        { label: "Pareto front", data: front, type: "line", borderColor: "#dc3912", pointRadius: 0, fill: false, stepped: "before" },
+      ],
+    },
+    options: {
+      animation: false,
+      scales: { x: { type: "logarithmic", title: { display: true, text: "parameters (log)" } }, y: { title: { display: true, text: "score" } } },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.raw.name}: ${c.raw.y.toFixed(4)} (${c.raw.x} params)` } } },
+    },
+  });
+});
