@@ -62,7 +62,9 @@ def export_onnx(model: nn.Module, spec: Spec, path: Path, extra_meta: dict[str, 
     onnx.checker.check_model(m)
     n = float_param_count(m)
     if n != spec.params:
-        raise RuntimeError(f"{spec.name}: ONNX has {n} float parameters, Keras counts {spec.params}")
+        raise RuntimeError(
+            f"{spec.name}: ONNX has {n} float parameters, Keras counts {spec.params}"
+        )
     buf = io.BytesIO()
     onnx.save_model(m, buf)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,5 +58,7 @@ def predict(
     return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
 
 
-def accuracy(path: str | Path, images: np.ndarray, labels: np.ndarray, preset: str, layout: str) -> float:
+def accuracy(
+    path: str | Path, images: np.ndarray, labels: np.ndarray, preset: str, layout: str
+) -> float:
     return float(np.mean(predict(path, images, preset, layout) == labels))

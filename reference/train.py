@@ -24,44 +24,16 @@ from torch import nn
 
 from reference import manifest
 from reference.augment import augment
+from reference.data import load_split, split_indices
 from reference.nets import SPECS, Spec, build, count_macs, count_params
 from reference.onnxcheck import accuracy, sha256_file
 from reference.preprocess import mean_std
 
-ROOT = Path(__file__).resolve().parent
-CKPT = ROOT / "checkpoints"
+CKPT = Path(__file__).resolve().parent / "checkpoints"
 
 
 def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-
-def load_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, str]:
-    """uint8 (N, H, W, C) images, int64 labels and the dataset sha256, cached as .npy."""
-    cache = CKPT / "data"
-    key = f"{path.name}-{split}"
-    fi, fl, fh = cache / f"{key}.images.npy", cache / f"{key}.labels.npy", cache / f"{key}.sha256"
-    if fi.exists() and fl.exists() and fh.exists():
-        return np.load(fi), np.load(fl), fh.read_text().strip()
-    from grader.datasets import load_dataset
-
-    t = time.time()
-    ds = load_dataset(path, split=split)
-    log(f"decoded {path.name} {split}: {ds.images.shape} in {time.time() - t:.0f}s")
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(fi, ds.images)
-    np.save(fl, ds.labels)
-    fh.write_text(ds.sha256)
-    return ds.images, ds.labels, ds.sha256
-
-
-def split_indices(n: int, recipe: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed (seeded) subset and 10% validation split of the training set."""
-    perm = np.random.default_rng(recipe["seed"]).permutation(n)
-    if recipe.get("subset"):
-        perm = perm[: recipe["subset"]]
-    n_val = int(round(len(perm) * recipe["val_fraction"]))
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 class Batcher:
@@ -77,7 +49,7 @@ class Batcher:
     def __call__(
         self, images: np.ndarray, gen: torch.Generator | None = None, aug: Any = None
     ) -> torch.Tensor:
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
         if gen is not None and aug:
             x = augment(x, gen, aug)
         x = (x - self.mean) / self.std
@@ -87,7 +59,9 @@ class Batcher:
         return x.reshape(x.shape[0], -1) if self.layout == "flat_hwc" else x.contiguous()
 
 
-def evaluate(model: nn.Module, batcher: Batcher, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, batcher: Batcher, images: np.ndarray, labels: np.ndarray
+) -> tuple[float, float]:
     model.eval()
     loss, correct = 0.0, 0
     with torch.no_grad():
@@ -118,7 +92,9 @@ def make_schedule(opt: torch.optim.Optimizer, r: dict[str, Any], steps: int) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reference.train", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m reference.train", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("name", choices=sorted(SPECS))
     ap.add_argument("--data", required=True, type=Path, help="MNIST IDX dir or CIFAR-10 zip")
     ap.add_argument("--epochs", type=int, help="override the recipe's epoch count")
@@ -139,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     x_all, y_all, _ = load_split(args.data, "train")
     x_test, y_test, test_sha = load_split(args.data, "test")
     if x_all.shape[1:] != spec.image_shape:
-        raise SystemExit(f"{args.data}: images are {x_all.shape[1:]}, {spec.name} wants {spec.image_shape}")
+        raise SystemExit(
+            f"{args.data}: images are {x_all.shape[1:]}, {spec.name} wants {spec.image_shape}"
+        )
     tr, va = split_indices(len(x_all), r)
     x_tr, y_tr, x_va, y_va = x_all[tr], y_all[tr], x_all[va], y_all[va]
     batcher = Batcher(spec)
@@ -164,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         gen.set_state(saved["gen"])
         state = saved["state"]
         log(f"resumed {spec.name} after epoch {state['epoch']}")
-    log(f"{spec.name}: train {len(x_tr)} val {len(x_va)} test {len(x_test)}; recipe {json.dumps(r)}")
+    log(
+        f"{spec.name}: train {len(x_tr)} val {len(x_va)} test {len(x_test)}; recipe {json.dumps(r)}"
+    )
 
     rng = np.random.default_rng(r["seed"] + 1)
     for _ in range(state["epoch"]):  # replay shuffles so a resumed run sees the same order
@@ -216,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_export:
         return 0
     model.load_state_dict(state["best_model"])
-    return export_and_record(spec, model, r, state, len(x_tr), len(x_va), x_test, y_test, test_sha, args.data)
+    return export_and_record(
+        spec, model, r, state, len(x_tr), len(x_va), x_test, y_test, test_sha, args.data
+    )
 
 
 def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: dict[str, Any],
@@ -238,7 +220,9 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
         "name": spec.name,
         "format": "onnx",
         "dataset": spec.dataset,
-        "test_data": "CIFAR-10 (JPEG copy)" if jpeg else ("MNIST" if spec.dataset == "mnist" else "CIFAR-10"),
+        "test_data": "CIFAR-10 (JPEG copy)"
+        if jpeg
+        else ("MNIST" if spec.dataset == "mnist" else "CIFAR-10"),
         "test_sha256": test_sha,
         "file": f"models/{spec.name}.onnx",
         "description": spec.description,
@@ -248,9 +232,23 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
         "preprocess": spec.preprocess,
         "layout": spec.layout,
         "output": spec.output,
-        "recipe": {k: r[k] for k in ("optimizer", "lr", "momentum", "nesterov", "weight_decay",
-                                     "schedule", "batch", "augmentation", "subset", "patience",
-                                     "val_fraction", "seed")},  # fmt: skip
+        "recipe": {
+            k: r[k]
+            for k in (
+                "optimizer",
+                "lr",
+                "momentum",
+                "nesterov",
+                "weight_decay",
+                "schedule",
+                "batch",
+                "augmentation",
+                "subset",
+                "patience",
+                "val_fraction",
+                "seed",
+            )
+        },  # fmt: skip
         "epochs": state["epoch"],
         "best_epoch": state["best_epoch"],
         "train_size": n_train,
