@@ -8,6 +8,7 @@ secure cookies, HSTS and HTTPS redirects are on, so `manage.py check --deploy` p
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -16,7 +17,12 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("PODIUM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+# Under pytest (and in the worker the test suite starts, PODIUM_TESTING=1) every var/ path moves
+# to var/test/, so tests never touch a developer's database, uploads or broker queue.
+TESTING = "pytest" in sys.modules or env_bool("PODIUM_TESTING", False)
+VAR_DIR = Path(
+    env_str("PODIUM_VAR_DIR", str(BASE_DIR / "var" / "test" if TESTING else BASE_DIR / "var"))
+).resolve()
 
 DEBUG = env_bool("DEBUG", True)
 _DEV_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789abcdef"
@@ -98,6 +104,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 
 # Uploads and datasets live in private storage: never under MEDIA_URL, only streamed by views
 # that check permissions. PODIUM_STORAGE=s3 selects django-storages' S3 backend (bucket private).
@@ -141,15 +149,23 @@ PODIUM_DATASET_MAX_UPLOAD_MB = env_int("PODIUM_DATASET_MAX_UPLOAD_MB", 500, mini
 PODIUM_FLOOD_LIMIT_PER_HOUR = env_int("PODIUM_FLOOD_LIMIT_PER_HOUR", 30, minimum=1)
 PODIUM_DATASET_CACHE = Path(env_str("PODIUM_DATASET_CACHE", str(VAR_DIR / "cache" / "datasets")))
 
-EMAIL_BACKEND = env_str(
+_mail_backend = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+_mail_options: dict[str, object] = {}
+if _mail_backend.endswith("smtp.EmailBackend"):
+    _mail_options = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 25, minimum=1),
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+    }
+MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "podium@localhost")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
 
 # --- Celery -----------------------------------------------------------------------------------
 PODIUM_BROKER_DIR = Path(env_str("PODIUM_BROKER_DIR", str(VAR_DIR / "broker")))
@@ -213,3 +229,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from competitions.datasets import dataset_load, dataset_load_sample
@@ -78,7 +79,7 @@ def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, count
         error_message=message,
         finished_at=timezone.now(),
         counts_toward_quota=counts,
-        log=F("log") + log,
+        log=Concat(F("log"), Value(log)),
     )
 
 
@@ -153,7 +154,7 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
             predictions=np.asarray(result.predictions, dtype=np.int16).tobytes(),
             error_code="",
             error_message="",
-            log=F("log") + log,
+            log=Concat(F("log"), Value(log)),
         )
     return "scored" if written else "stale"
 
@@ -182,7 +183,7 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if attempts < settings.PODIUM_MAX_ATTEMPTS:
             line = _log(sid, f"attempt {attempts} lost (worker gone or stuck); queued again")
             if _running(sid, attempts).update(
-                status=S.QUEUED, enqueued_at=now, log=F("log") + line
+                status=S.QUEUED, enqueued_at=now, log=Concat(F("log"), Value(line))
             ):
                 _send(str(sid), queue)
                 counts["retried"] += 1

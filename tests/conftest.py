@@ -1,0 +1,84 @@
+"""Shared fixtures: a REAL Celery worker process on the configured broker and test database.
+
+The worker is started once per session, after the test database exists, with DATABASE_URL
+pointing at that database (SQLite file var/test/test_podium.sqlite3, or PostgreSQL's test_*
+database); tests that use it must commit their data (transactional_db / live_server).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url(db: dict) -> str:
+    engine = db["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    if "postgresql" in engine:
+        auth = quote(db.get("USER") or "")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"])
+        host = db.get("HOST") or "localhost"
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{auth + '@' if auth else ''}{host}{port}/{db['NAME']}"
+    raise RuntimeError(f"no worker support for {engine}")
+
+
+def _purge_broker() -> None:
+    from django.conf import settings
+
+    from config.celery import app
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for sub in ("queue", "processed"):
+            for f in (settings.PODIUM_BROKER_DIR / sub).glob("*"):
+                f.unlink(missing_ok=True)
+        return
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in ("cpu", "gpu"):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # queue does not exist yet
+                pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A `celery worker` subprocess consuming the cpu and gpu queues."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        url = _database_url(connection.settings_dict)
+    _purge_broker()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = dict(os.environ, PODIUM_TESTING="1", DATABASE_URL=url, PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu", "-P", "solo",
+           "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+           "-n", f"test-{os.getpid()}@%h"]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield {"proc": proc, "log": log}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
