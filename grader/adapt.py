@@ -28,6 +28,7 @@ class InputPlan:
     batch_size: int
     dtype: str
     notes: tuple[str, ...]
+    fits: tuple[str, ...] = ()  # every layout the declared input accepts (for the diagnosis)
 
     def to_wire(self) -> dict[str, object]:
         return {"layout": self.layout, "batch_mode": self.batch_mode,
@@ -81,6 +82,7 @@ def plan_input(
             candidates.append((layout, "batched"))
         if _fits(dims, inner) and all(d is not None for d in dims):
             candidates.append((layout, "none"))
+    every = list(candidates)
     if declared_layout:
         chosen = [cnd for cnd in candidates if cnd[0] == declared_layout]
         if not chosen:
@@ -124,4 +126,5 @@ def plan_input(
             if dtype == "uint8"
             else f"input is {dtype}: images converted to {dtype}"
         )
-    return InputPlan(layout, batch_mode, batch, dtype, tuple(notes))
+    fits = tuple(cnd[0] for cnd in every if cnd[1] == mode)
+    return InputPlan(layout, batch_mode, batch, dtype, tuple(notes), fits)

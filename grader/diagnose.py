@@ -29,7 +29,7 @@ def alternatives(
             continue
         out.append((Preprocess(name, mean, std, "diagnosis"), plan))
     swaps = {"nchw": "nhwc", "nhwc": "nchw", "flat_hwc": "flat_chw", "flat_chw": "flat_hwc"}
-    if plan.layout in swaps and channels == 3:
+    if plan.layout in swaps and channels == 3 and swaps[plan.layout] in plan.fits:
         out.append((pre, replace(plan, layout=swaps[plan.layout])))
     return out
 

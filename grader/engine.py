@@ -86,7 +86,7 @@ def _check_declared_outputs(checked: validate.CheckedModel, n_classes: int) -> N
         if not rest or any(d is None for d in rest) or rest == [n_classes]:
             return
     shapes = ", ".join(
-        f"{n} {tuple('N' if d is None else d for d in (dims or []))}"
+        f"{n} (" + ", ".join("N" if d is None else str(d) for d in (dims or [])) + ")"
         for n, _, dims in checked.outputs
     )
     raise Rejected(
@@ -139,7 +139,9 @@ def grade(
                    preprocess_name=preprocess, mean=mean, std=std, layout=layout, limits=limits)  # fmt: skip
     eff = efficiency.analyse(prep.model)
     t["checked"] = time.perf_counter()
-    child = (pool or default_pool()).acquire()
+    sandboxes = pool or default_pool()
+    child = sandboxes.acquire()
+    clean = False
     try:
         model_bytes = prep.model.SerializeToString()
         loaded, _ = child.request(
@@ -169,8 +171,9 @@ def grade(
             child, prep, dataset.images, prep.preprocess, prep.plan, limits.time_s, progress
         )
         t["inferred"] = time.perf_counter()
+        clean = True
     finally:
-        child.close()
+        sandboxes.release(child, clean=clean)
     got = outputs.interpret(outs, len(dataset), dataset.n_classes)
     scores = compute_scores(dataset.labels, got.predictions, got.probabilities, dataset.n_classes)
     scores["softmax_applied"] = got.softmax_applied

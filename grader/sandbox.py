@@ -66,6 +66,8 @@ class ChildProcess:
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         self.ready = False
+        self.uses = 0
+        self.reusable = True  # false once anything went wrong in it
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -131,7 +133,9 @@ class ChildProcess:
                     progress(float(reply["progress"]))
                 continue
             if not reply.get("ok"):
-                self.kill()
+                self.reusable = False
+                if reply.get("code") in ("memory_limit", "time_limit"):
+                    self.kill()
                 raise _failure(reply, time_s)
             return reply, outs
 
@@ -184,10 +188,20 @@ def _failure(reply: dict[str, Any], time_s: float) -> RunFailed:
 
 
 class SandboxPool:
-    """Hands out fresh children, keeping one warm spare when `warm` is set."""
+    """Hands out sandbox children.
+
+    A child that graded a submission cleanly is kept and reused for the next one (a fresh
+    onnxruntime session each time, the memory limit set anew): that keeps the fixed cost per
+    submission to a session creation. It is replaced after MAX_USES submissions, and at once
+    after any failure, time-out or crash. With `warm`, a spare child that has already imported
+    onnxruntime waits for the moment one must be replaced.
+    """
+
+    MAX_USES = 20
 
     def __init__(self, *, warm: bool = True) -> None:
         self.warm = warm
+        self._idle: ChildProcess | None = None
         self._spare: ChildProcess | None = None
         self._lock = threading.Lock()
         if warm:
@@ -195,17 +209,30 @@ class SandboxPool:
 
     def acquire(self) -> ChildProcess:
         with self._lock:
-            child = self._spare
-            self._spare = ChildProcess() if self.warm else None
+            idle, self._idle = self._idle, None
+            if idle is not None and idle.proc.poll() is None:
+                return idle
+            child, self._spare = self._spare, (ChildProcess() if self.warm else None)
         if child is None or child.proc.poll() is not None:
             child = ChildProcess()
         return child
 
+    def release(self, child: ChildProcess, *, clean: bool) -> None:
+        """Give a child back: kept for the next submission when all went well, else killed."""
+        child.uses += 1
+        keep = clean and child.reusable and child.uses < self.MAX_USES and child.proc.poll() is None
+        with self._lock:
+            if keep and self._idle is None:
+                self._idle = child
+                return
+        child.close()
+
     def close(self) -> None:
         with self._lock:
-            if self._spare:
-                self._spare.close()
-                self._spare = None
+            for c in (self._idle, self._spare):
+                if c:
+                    c.close()
+            self._idle = self._spare = None
 
 
 _default: SandboxPool | None = None

@@ -7,6 +7,7 @@ fd 1 is pointed at stderr so that nothing onnxruntime prints can corrupt the pro
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import sys
@@ -67,15 +68,20 @@ class Child:
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self.session: Any = None
+        self.base_vm = _vm_bytes()  # address space with onnxruntime imported, before any model
 
     def load(self, req: dict[str, Any], model: bytes) -> dict[str, Any]:
         import onnxruntime as ort
 
         providers = choose_providers(req.get("use_cuda"))
+        self.session = None  # a reused child drops the previous submission's session first
+        gc.collect()
         if req.get("memory_mb") and providers[0] == "CPUExecutionProvider":
-            # The limit counts what this submission adds to a child that has imported onnxruntime.
-            limit = _vm_bytes() + int(req["memory_mb"]) * (1 << 20)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            # The limit counts what this submission adds to a child that has imported
+            # onnxruntime. Only the soft limit is set, so that a reused child can get the next
+            # submission's limit; raising it would need code running in here, and a model is data.
+            limit = self.base_vm + int(req["memory_mb"]) * (1 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(req.get("threads", 2))
         so.inter_op_num_threads = 1

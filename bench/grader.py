@@ -1,0 +1,99 @@
+"""`make bench-grader`: the grader's wall time against a bare onnxruntime loop, same run, same model.
+
+Both sides do the whole job for one submission on the full held-out set: the bare loop creates a
+session, preprocesses and runs batches of 256, and takes the argmax; the grader does everything
+it does for a student (static checks, efficiency analysis, a warm sandbox child, the diagnosis
+on the public sample, inference, interpretation, metrics). Each is measured REPEATS times,
+interleaved, and the medians are compared. Goal: ratio <= 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.models import REPO, bench_models, onnx_meta
+from grader import grade
+from grader.datasets import Dataset, load_dataset
+from grader.preprocess import PRESETS
+from grader.sandbox import SandboxPool
+from grader.types import Limits
+
+DATA = {"mnist": REPO / "data" / "mnist", "cifar10": REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip"}
+THREADS = 2
+
+
+def bare_loop(model: bytes, ds: Dataset, layout: str, mean: np.ndarray, std: np.ndarray) -> tuple[float, float]:
+    """Seconds and accuracy of the plainest correct onnxruntime evaluation."""
+    import onnxruntime as ort
+
+    t0 = time.perf_counter()
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = THREADS
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    preds = []
+    for i in range(0, len(ds), 256):
+        x = (ds.images[i : i + 256].astype(np.float32) / np.float32(255.0) - mean) / std
+        if layout == "nchw":
+            x = x.transpose(0, 3, 1, 2)
+        elif layout.startswith("flat"):
+            x = x.reshape(len(x), -1)
+        preds.append(sess.run(None, {name: np.ascontiguousarray(x)})[0].argmax(axis=1))
+    acc = float((np.concatenate(preds) == ds.labels).mean())
+    return time.perf_counter() - t0, acc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", help="substring of model names to run")
+    ap.add_argument("--json", type=Path, help="write results here")
+    args = ap.parse_args()
+    datasets = {k: load_dataset(v) for k, v in DATA.items()}
+    samples = {k: load_dataset(v, split="train") for k, v in DATA.items()}
+    pool = SandboxPool(warm=True)  # as a worker holds it
+    limits = Limits(threads=THREADS, use_cuda=False)
+    rows = []
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {THREADS} onnxruntime threads; "
+          f"CIFAR-10 figures are on the JPEG copy")  # fmt: skip
+    print(f"{'model':<22}{'dataset':<9}{'images':>7}{'bare s':>9}{'grader s':>10}{'ratio':>7}"
+          f"{'acc bare':>10}{'acc grader':>11}  origin")  # fmt: skip
+    for name, dsname, model, origin in bench_models():
+        if args.only and args.only not in name:
+            continue
+        ds = datasets[dsname]
+        meta = onnx_meta(model)
+        mean, std = PRESETS[meta.get("podium.preprocess", "unit")]
+        ext = ".npz" if model[:2] == b"PK" else ".onnx"
+        probe = grade(model, name + ext, ds, limits=limits, pool=pool)  # warm-up, and the layout used
+        m, s = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        bare_t, grader_t = [], []
+        acc_b = acc_g = 0.0
+        for _ in range(args.repeats):
+            tb, acc_b = bare_loop(model, ds, probe.layout, m, s)
+            t0 = time.perf_counter()
+            r = grade(model, name + ext, ds, sample=samples[dsname], limits=limits, pool=pool)
+            grader_t.append(time.perf_counter() - t0)
+            bare_t.append(tb)
+            acc_g = r.accuracy
+        b, g = statistics.median(bare_t), statistics.median(grader_t)
+        rows.append({"model": name, "dataset": dsname, "images": len(ds), "bare_s": b, "grader_s": g,
+                     "ratio": g / b, "acc_bare": acc_b, "acc_grader": acc_g, "origin": origin,
+                     "timings_ms": r.timings})  # fmt: skip
+        print(f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}")
+    pool.close()
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
