@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import File, Form, NinjaAPI, Schema
+from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
@@ -144,9 +144,9 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
-        return 401, {"code": "bad_credentials", "message": "Wrong username or password."}
+        return Status(401, {"code": "bad_credentials", "message": "Wrong username or password."})
     _, key = token_create(user=user, name=payload.name)
-    return 201, {"token": key}
+    return Status(201, {"token": key})
 
 
 @api.get("/competitions", response=list[CompetitionOut])
@@ -186,7 +186,7 @@ def submit(
         user=request.user, competition=competition, upload=file, preprocess=preprocess,
         mean=floats(mean), std=floats(std), note=note,
     )  # fmt: skip
-    return 201, _submission(request, sub)
+    return Status(201, _submission(request, sub))
 
 
 @api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})

@@ -38,8 +38,10 @@ def grades_csv(
     *, competition: Competition, low: float | None = None, high: float | None = None
 ) -> str:
     """One row per student (course roster plus anyone who entered): team, final private score,
-    rank; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped."""
+    rank among entrants; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped."""
     rows = [r for r in leaderboard_get(competition=competition, private=True) if not r.is_baseline]
+    for rank, r in enumerate(rows, start=1):  # rank among students and teams, baselines left out
+        r.rank = rank
     by_user = {uid: r for r in rows for uid in r.user_ids}
     team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
     team_of = {m.user_id: m.team.name for m in team_members}
