@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint typecheck pytest demo bench bench-grader train-env clean
+PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY312) -m venv $(VENV)
@@ -25,6 +26,17 @@ pytest: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Fresh clone -> running site: migrate, import the bundled test sets, demo users, competitions and
+# baselines (queued, then graded by the worker started below), then web + worker; Ctrl-C stops both.
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Podium is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web and worker)"
+	@trap 'kill 0' INT TERM; \
+	  $(BIN)/celery -A config worker -B -Q cpu,gpu --concurrency 1 --loglevel INFO & \
+	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload & \
+	  wait
 
 bench-grader: install
 	$(BIN)/python -m bench.grader

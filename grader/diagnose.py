@@ -14,7 +14,8 @@ from grader.adapt import InputPlan
 from grader.preprocess import PRESETS, describe
 from grader.types import Preprocess
 
-POOR = 0.5  # below this on the sample, alternatives are tried
+POOR = 0.8  # below this on the sample, alternatives are tried (256 images each: cheap)
+NEAR_CHANCE = 0.25  # with nothing better found, below this the model looks untrained
 MARGIN = 0.25  # an alternative must beat the declared accuracy by this much to be suggested
 
 RunFn = Callable[[Preprocess, InputPlan], float]  # accuracy on the sample
@@ -53,6 +54,8 @@ def diagnose(
         if best is None or acc > best[0]:
             best = (acc, alt_pre, alt_plan)
     if best is None or best[0] < declared + MARGIN:
+        if declared >= NEAR_CHANCE:
+            return declared, None
         return declared, (
             f"the model scores {declared:.0%} on {n_sample} public training images with "
             f"{describe(pre)}, and no other preprocessing does much better: is it trained?"
