@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench bench-grader train-env clean
+.PHONY: install test lint typecheck pytest demo bench bench-grader bench-leaderboard train-env clean
 PORT ?= 8000
 
 $(STAMP): pyproject.toml
@@ -41,7 +41,10 @@ demo: install
 bench-grader: install
 	$(BIN)/python -m bench.grader
 
-bench: bench-grader
+bench-leaderboard: install
+	$(BIN)/python -m bench.leaderboard
+
+bench: bench-grader bench-leaderboard
 
 # Training environment (Python 3.11: the local CPU torch wheel is cp311). Optional.
 train-env:

@@ -26,11 +26,16 @@ from grader.preprocess import PRESETS
 from grader.sandbox import SandboxPool
 from grader.types import Limits
 
-DATA = {"mnist": REPO / "data" / "mnist", "cifar10": REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip"}
+DATA = {
+    "mnist": REPO / "data" / "mnist",
+    "cifar10": REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip",
+}
 THREADS = 2
 
 
-def bare_loop(model: bytes, ds: Dataset, layout: str, mean: np.ndarray, std: np.ndarray) -> tuple[float, float]:
+def bare_loop(
+    model: bytes, ds: Dataset, layout: str, mean: np.ndarray, std: np.ndarray
+) -> tuple[float, float]:
     """Seconds and accuracy of the plainest correct onnxruntime evaluation."""
     import onnxruntime as ort
 
@@ -74,7 +79,9 @@ def main() -> None:
         meta = onnx_meta(model)
         mean, std = PRESETS[meta.get("podium.preprocess", "unit")]
         ext = ".npz" if model[:2] == b"PK" else ".onnx"
-        probe = grade(model, name + ext, ds, limits=limits, pool=pool)  # warm-up, and the layout used
+        probe = grade(
+            model, name + ext, ds, limits=limits, pool=pool
+        )  # warm-up, and the layout used
         m, s = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         bare_t, grader_t = [], []
         acc_b = acc_g = 0.0
@@ -89,7 +96,9 @@ def main() -> None:
         rows.append({"model": name, "dataset": dsname, "images": len(ds), "bare_s": b, "grader_s": g,
                      "ratio": g / b, "acc_bare": acc_b, "acc_grader": acc_g, "origin": origin,
                      "timings_ms": r.timings})  # fmt: skip
-        print(f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}")
+        print(
+            f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}"
+        )
     pool.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -17,8 +17,15 @@ MANIFEST = REPO / "reference" / "manifest.json"
 def _conv(nodes: list, inits: list, x: str, cin: int, cout: int, k: int, stride: int,
           pads: list[int], rng: np.random.Generator, name: str) -> str:  # fmt: skip
     w = rng.normal(0, (2 / (cin * k * k)) ** 0.5, (cout, cin, k, k)).astype(np.float32)
-    inits += [numpy_helper.from_array(w, f"{name}.w"), numpy_helper.from_array(np.zeros(cout, np.float32), f"{name}.b")]
-    nodes.append(helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.c"], strides=[stride] * 2, pads=pads))
+    inits += [
+        numpy_helper.from_array(w, f"{name}.w"),
+        numpy_helper.from_array(np.zeros(cout, np.float32), f"{name}.b"),
+    ]
+    nodes.append(
+        helper.make_node(
+            "Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.c"], strides=[stride] * 2, pads=pads
+        )
+    )
     nodes.append(helper.make_node("Relu", [f"{name}.c"], [f"{name}.r"]))
     return f"{name}.r"
 
@@ -26,7 +33,10 @@ def _conv(nodes: list, inits: list, x: str, cin: int, cout: int, k: int, stride:
 def _dense(nodes: list, inits: list, x: str, fin: int, fout: int, rng: np.random.Generator,
            name: str, relu: bool = True) -> str:  # fmt: skip
     w = rng.normal(0, (2 / fin) ** 0.5, (fin, fout)).astype(np.float32)
-    inits += [numpy_helper.from_array(w, f"{name}.w"), numpy_helper.from_array(np.zeros(fout, np.float32), f"{name}.b")]
+    inits += [
+        numpy_helper.from_array(w, f"{name}.w"),
+        numpy_helper.from_array(np.zeros(fout, np.float32), f"{name}.b"),
+    ]
     nodes.append(helper.make_node("Gemm", [x, f"{name}.w", f"{name}.b"], [f"{name}.g"]))
     if not relu:
         return f"{name}.g"
@@ -64,11 +74,15 @@ def cifar10_cnn() -> bytes:
     for i, f in enumerate((32, 64, 128)):
         x = _conv(nodes, inits, x, cin, f, 3, 1, [1, 1, 1, 1], rng, f"b{i}a")
         x = _conv(nodes, inits, x, f, f, 3, 1, [1, 1, 1, 1], rng, f"b{i}b")
-        nodes.append(helper.make_node("MaxPool", [x], [f"p{i}"], kernel_shape=[2, 2], strides=[2, 2]))
+        nodes.append(
+            helper.make_node("MaxPool", [x], [f"p{i}"], kernel_shape=[2, 2], strides=[2, 2])
+        )
         x, cin = f"p{i}", f
     nodes.append(helper.make_node("Flatten", [x], ["flat"]))
     x = _dense(nodes, inits, "flat", 128 * 4 * 4, 512, rng, "d1")
-    return _model(nodes, inits, [3, 32, 32], _dense(nodes, inits, x, 512, 10, rng, "d2", relu=False))
+    return _model(
+        nodes, inits, [3, 32, 32], _dense(nodes, inits, x, 512, 10, rng, "d2", relu=False)
+    )
 
 
 def bench_models() -> list[tuple[str, str, bytes, str]]:
@@ -82,10 +96,14 @@ def bench_models() -> list[tuple[str, str, bytes, str]]:
             if not path.exists():
                 path = REPO / "reference" / entry["file"]
             if path.suffix == ".onnx" and path.exists():
-                out.append((entry["name"], entry["dataset"], path.read_bytes(), "reference baseline"))
+                out.append(
+                    (entry["name"], entry["dataset"], path.read_bytes(), "reference baseline")
+                )
     names = {n for n, *_ in out}
     if "mnist_cnn_deep" not in names:
-        out.append(("mnist_cnn_deep", "mnist", mnist_cnn_deep(), "same architecture, random weights"))
+        out.append(
+            ("mnist_cnn_deep", "mnist", mnist_cnn_deep(), "same architecture, random weights")
+        )
     if "cifar10_cnn_bn" not in names:
         out.append(("cifar10_cnn", "cifar10", cifar10_cnn(), "same architecture, random weights"))
     return out
