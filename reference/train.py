@@ -259,6 +259,7 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
         "test_accuracy": round(test_acc, 4),
         "test_size": int(len(y_test)),
         "course_accuracy": spec.course_accuracy,
+        "target_accuracy": spec.target_accuracy,
         "course_note": spec.course_note,
         "sha256": sha256_file(out),
         "size_bytes": out.stat().st_size,

@@ -58,8 +58,8 @@ def test_manifest_entry(name: str) -> None:
     assert e["preprocess"] in PRESETS and e["layout"] in LAYOUTS
     assert e["train_size"] + e["val_size"] > 0 and e["test_size"] == 10000
     assert 0 < e["val_accuracy"] <= 1 and 0 < e["test_accuracy"] <= 1
-    if e["course_accuracy"] is not None:
-        assert e["test_accuracy"] >= e["course_accuracy"], "below the course's figure"
+    if e["target_accuracy"] is not None:  # the course's figure (CIFAR-10: 0.87 on the JPEG copy)
+        assert e["test_accuracy"] >= e["target_accuracy"], "below the target"
     if e["dataset"] == "cifar10":
         assert e["test_data"] == "CIFAR-10 (JPEG copy)"
     if name in KERAS_PARAMS:
