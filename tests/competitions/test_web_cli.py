@@ -1,0 +1,46 @@
+"""The `podium` CLI against a live server and a real worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from competitions.models import Submission
+from competitions.services.tokens import token_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_cli_submit_waits_and_prints_result(
+    live_server, users, competition, models, celery_worker, tmp_path
+):
+    _, key = token_create(user=users["alice"])
+    model = tmp_path / "cli model.onnx"
+    model.write_bytes(models["good"])
+    env = dict(
+        os.environ, PODIUM_TOKEN=key, PODIUM_URL=live_server.url, XDG_CONFIG_HOME=str(tmp_path)
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "competitions.cli", "submit", str(model), "--competition",
+         competition.slug, "--preprocess", "unit", "--poll", "0.3", "--timeout", "90"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "status: scored" in run.stdout and "public score: 0." in run.stdout
+    assert "upload cli model.onnx [" in run.stderr and "100%" in run.stderr
+    sub = Submission.objects.get(user=users["alice"])
+    assert sub.status == "scored" and f"{sub.public_score:.4f}" in run.stdout
+
+    board = subprocess.run([sys.executable, "-m", "competitions.cli", "leaderboard", competition.slug],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert board.returncode == 0 and "alice" in board.stdout
+
+    no_token = dict(env, PODIUM_TOKEN="")
+    fail = subprocess.run([sys.executable, "-m", "competitions.cli", "competitions"], cwd=ROOT,
+                          env=no_token, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert fail.returncode != 0 and "PODIUM_TOKEN" in fail.stderr
