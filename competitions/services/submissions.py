@@ -22,10 +22,11 @@ from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.teams import team_for_user
 from grader import check_upload
 from grader.errors import Rejected
+from grader.preprocess import PRESETS as ENGINE_PRESETS
 
 logger = logging.getLogger(__name__)
 
-PRESETS = ("unit", "raw", "symmetric", "mnist", "cifar10")
+PRESETS = tuple(ENGINE_PRESETS)  # the engine's preset names
 FORMATS = ("onnx", "npz")
 
 
@@ -47,25 +48,16 @@ def filename_sanitize(name: str) -> str:
     return base
 
 
-def preprocess_validate(
-    *, preprocess: str, mean: list[float] | None, std: list[float] | None, channels: int
+def preprocess_normalize(
+    *, preprocess: str, mean: list[float] | None, std: list[float] | None
 ) -> tuple[str, list[float] | None, list[float] | None]:
-    """('' = automatic | preset | 'custom', mean, std) or Refused."""
+    """('' = automatic | preset | 'custom', mean, std); the engine validates the values."""
     preprocess = (preprocess or "").strip().lower()
+    if mean is not None or std is not None or preprocess == "custom":
+        return "custom", mean, std
     if preprocess in ("", "auto"):
         return "", None, None
-    if preprocess in PRESETS:
-        return preprocess, None, None
-    if preprocess != "custom":
-        raise Refused("bad_preprocess", f"Unknown preprocessing {preprocess!r}.")
-    if not mean or not std:
-        raise Refused("bad_preprocess", "Custom preprocessing needs both mean and std.")
-    for values in (mean, std):
-        if len(values) not in (1, channels):
-            raise Refused("bad_preprocess", f"Give 1 or {channels} values for mean and std.")
-    if any(s <= 0 for s in std):
-        raise Refused("bad_preprocess", "Every std value must be positive.")
-    return "custom", [float(m) for m in mean], [float(s) for s in std]
+    return preprocess, None, None
 
 
 def submission_create(
@@ -107,16 +99,20 @@ def submission_create(
     max_bytes = settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024
     if upload.size > max_bytes:
         raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
-    preprocess, mean, std = preprocess_validate(
-        preprocess=preprocess, mean=mean, std=std, channels=int(dataset.image_shape[-1])
-    )
+    preprocess, mean, std = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
     team = None if is_baseline else team_for_user(competition=competition, user=user)
     if not is_baseline:
         quota_get(competition=competition, user=user, team=team, now=now).check(now)
     data = upload.read()
     try:
         check_upload(
-            data, name, image_shape=tuple(dataset.image_shape), n_classes=len(dataset.classes)
+            data,
+            name,
+            image_shape=tuple(dataset.image_shape),
+            n_classes=len(dataset.classes),
+            preprocess=preprocess if preprocess not in ("", "custom") else None,
+            mean=mean if preprocess == "custom" else None,
+            std=std if preprocess == "custom" else None,
         )
     except Rejected as e:
         raise refuse(e.code, e.message) from e

@@ -15,6 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: {
       animation: false,
+      maintainAspectRatio: false,
       scales: { x: { type: "logarithmic", title: { display: true, text: "parameters (log)" } }, y: { title: { display: true, text: "score" } } },
       plugins: { tooltip: { callbacks: { label: (c) => `${c.raw.name}: ${c.raw.y.toFixed(4)} (${c.raw.x} params)` } } },
     },

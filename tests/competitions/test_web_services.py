@@ -215,3 +215,17 @@ def test_roster_import_and_enrollment_code(course, users):
     with pytest.raises(Refused):
         course_join(user=users["carol"], code="nope")
     assert course_join(user=users["carol"], code="ml101code") == course
+
+
+def test_declared_preprocessing_is_checked_at_upload(users, competition, models):
+    with pytest.raises(Refused) as e:
+        submission_create(user=users["alice"], competition=competition,
+                          upload=upload(models["good"]), preprocess="cifar10")  # fmt: skip
+    assert e.value.code == "bad_preprocess"
+    with pytest.raises(Refused) as e:
+        submission_create(user=users["alice"], competition=competition,
+                          upload=upload(models["good"]), mean=[0.5], std=[0.0])  # fmt: skip
+    assert e.value.code == "bad_preprocess"
+    sub = submission_create(user=users["alice"], competition=competition,
+                            upload=upload(models["good"]), mean=[0.1307], std=[0.3081])  # fmt: skip
+    assert sub.preprocess == "custom" and sub.mean == [0.1307]

@@ -1,0 +1,138 @@
+"""Browser tests: Playwright driving Debian's chromium against a live server and a real worker.
+
+Screenshots of every page visited go to artifacts/screenshots/. Skipped (with the reason) when
+/usr/bin/chromium is missing: `apt-get install -y chromium`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test body still uses the ORM.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    shot(page, "login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_student_uploads_watches_score_and_finds_leaderboard_row(
+    page, live_server, users, competition, models, celery_worker, tmp_path
+):
+    base = live_server.url
+    model = tmp_path / "student.onnx"
+    model.write_bytes(models["good"])
+    login(page, base, "alice", "pw-alice-123")
+    shot(page, "student-home")
+    page.click(f"text={competition.title}")
+    page.wait_for_url(f"{base}/c/{competition.slug}/")
+    shot(page, "student-competition")
+    page.set_input_files("#submit-form input[name=file]", str(model))
+    page.select_option("#submit-form select[name=preprocess]", "unit")
+    page.fill("#submit-form input[name=note]", "from the browser")
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url(f"{base}/s/**")
+    shot(page, "student-submission-queued")
+    # htmx polls the status fragment: no reload needed for it to turn "scored".
+    page.wait_for_selector('[data-status="scored"]', timeout=60_000)
+    score = page.inner_text("#public-score")
+    assert score.startswith("0.")
+    shot(page, "student-submission-scored")
+    page.click("text=Leaderboard")
+    row = page.locator('#leaderboard tr[data-name="alice"]')
+    row.wait_for()
+    assert score in row.inner_text()
+    shot(page, "student-leaderboard")
+
+
+def test_instructor_creates_competition_imports_dataset_closes_and_downloads_csv(
+    page, live_server, users, course, heldout_npz, tmp_path
+):
+    base = live_server.url
+    login(page, base, "teacher", "pw-teacher-123")
+    page.goto(f"{base}/teach/")
+    shot(page, "instructor-dashboard")
+    page.click("text=Import a dataset")
+    page.fill("#dataset-form input[name=name]", "Browser MNIST")
+    page.set_input_files("#dataset-form input[name=files]", str(heldout_npz))
+    shot(page, "instructor-dataset-import")
+    page.click("#dataset-form button[type=submit]")
+    page.wait_for_selector("#n-images")
+    assert page.inner_text("#n-images") == "400"
+    assert page.locator("img.preview").evaluate("img => img.naturalWidth") > 0
+    shot(page, "instructor-dataset-detail")
+
+    page.goto(f"{base}/teach/new/")
+    form = "#competition-form"
+    page.select_option(f"{form} select[name=course]", label=course.name)
+    page.fill(f"{form} input[name=slug]", "browser-comp")
+    page.fill(f"{form} input[name=title]", "Browser competition")
+    page.select_option(f"{form} select[name=dataset]", label="Browser MNIST (400 images)")
+    closes = timezone.localtime() + dt.timedelta(days=2)
+    page.fill(f"{form} input[name=closes_at]", closes.strftime("%Y-%m-%dT%H:%M"))
+    shot(page, "instructor-competition-form")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_url(f"{base}/c/browser-comp/")
+    shot(page, "instructor-competition")
+
+    page.click("text=All submissions")
+    page.wait_for_selector("#close-competition")
+    shot(page, "instructor-submissions")
+    page.click("#close-competition")
+    page.wait_for_selector("text=Closed: the private leaderboard")
+    shot(page, "instructor-closed")
+    with page.expect_download() as info:
+        page.click("#standings-csv")
+    standings = Path(info.value.path()).read_text()
+    assert standings.startswith("rank,name,kind,score")
+    with page.expect_download() as info:
+        page.click("#grades-csv")
+    grades = Path(info.value.path()).read_text().splitlines()
+    assert grades[0].startswith("username,email,name,team,final_private_score,rank")
+    assert {line.split(",")[0] for line in grades[1:]} == {"alice", "bob"}
+    (tmp_path / "grades.csv").write_text("\n".join(grades))
