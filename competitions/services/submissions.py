@@ -11,13 +11,14 @@ from pathlib import PurePath
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from competitions.errors import NotAllowed, Refused
-from competitions.models import Competition, RefusedUpload, Submission
+from competitions.models import Competition, RefusedUpload, Submission, Team
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.teams import team_for_user
 from grader import check_upload
@@ -132,10 +133,19 @@ def submission_create(
         note=note.strip()[:300],
         created_at=now,
     )
-    with transaction.atomic():
-        sub.file.save(name, ContentFile(data), save=False)
-        sub.save()
-        submission_enqueue(submission=sub)
+    sub.file.save(name, ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            if not is_baseline:
+                # Serialize concurrent uploads of one entrant, then count again: no double spend.
+                owner = Team.objects if team is not None else get_user_model().objects
+                list(owner.select_for_update().filter(pk=(team or user).pk).values_list("pk"))
+                quota_get(competition=competition, user=user, team=team, now=now).check(now)
+            sub.save()
+            submission_enqueue(submission=sub)
+    except BaseException:
+        sub.file.delete(save=False)
+        raise
     return sub
 
 

@@ -49,6 +49,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sync", action="store_true", help="grade baselines in this process")
+        parser.add_argument(
+            "--baseline", action="append", default=None, metavar="NAME",
+            help="only this manifest model (repeatable); default: all of them",
+        )  # fmt: skip
 
     def _user(self, username: str, password: str, staff: bool) -> Any:
         user, _ = User.objects.get_or_create(
@@ -103,19 +107,28 @@ class Command(BaseCommand):
                     "created_by": users["instructor"],
                 },  # fmt: skip
             )
-        self._baselines(system, competitions, sync=opts["sync"])
+        self._baselines(system, competitions, sync=opts["sync"], only=opts["baseline"])
         self.stdout.write("\nDemo accounts (username / password):")
         for name, pw, staff in USERS:
             self.stdout.write(f"  {name:<11} / {pw}{'   (instructor, staff)' if staff else ''}")
         self.stdout.write(f"Course enrollment code: {course.enrollment_code}")
 
-    def _baselines(self, system: Any, competitions: dict[str, Competition], *, sync: bool) -> None:
+    def _baselines(
+        self,
+        system: Any,
+        competitions: dict[str, Competition],
+        *,
+        sync: bool,
+        only: list[str] | None,
+    ) -> None:
         manifest_path = settings.BASE_DIR / "reference" / "manifest.json"
         if not manifest_path.exists():
             self.stdout.write("note: reference/manifest.json not found; no baseline submissions")
             return
         manifest = json.loads(manifest_path.read_text())
         for entry in manifest.get("models", []):
+            if only and entry.get("name") not in only:
+                continue
             competition = competitions.get(entry.get("dataset", ""))
             path = manifest_path.parent / entry.get("file", "")
             if competition is None or not path.is_file():
