@@ -20,6 +20,16 @@ def course_list_for_user(*, user: AnyUser) -> QuerySet[Course]:
     return Course.objects.filter(memberships__user=user).distinct().order_by("name")
 
 
+def course_list_taught(*, user: AnyUser) -> QuerySet[Course]:
+    if not user.is_authenticated:
+        return Course.objects.none()
+    if user.is_staff:
+        return Course.objects.order_by("name")
+    return Course.objects.filter(
+        memberships__user=user, memberships__role=Membership.Role.INSTRUCTOR
+    ).order_by("name")
+
+
 def course_is_instructor(*, user: AnyUser, course: Course | None) -> bool:
     if not user.is_authenticated:
         return False

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from competitions.datasets import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
-from competitions.services.submissions import _send
+from competitions.services.submissions import submission_send_task
 from competitions.splits import split_indices
 from grader import grade
 from grader.errors import GraderError
@@ -46,7 +46,7 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
 
 
-def _log(submission_id: Any, line: str) -> str:
+def _log(line: str) -> str:
     return f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}\n"
 
 
@@ -91,7 +91,7 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
         return "skipped"
     sub = Submission.objects.select_related("competition__dataset").get(pk=submission_id)
     competition = sub.competition
-    log = _log(sub.pk, f"attempt {attempt} started on {socket.gethostname()}")
+    log = _log(f"attempt {attempt} started on {socket.gethostname()}")
     last = [0.0]
 
     def progress(fraction: float) -> None:
@@ -121,11 +121,11 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
             progress=progress,
         )
     except GraderError as e:
-        log += _log(sub.pk, f"{e.kind}: {e.code}: {e.message}")
+        log += _log(f"{e.kind}: {e.code}: {e.message}")
         _fail(sub.pk, attempt, code=e.code, message=e.message, log=log, counts=True)
         return "failed"
     except Exception as e:  # our fault, not the student's: does not use the quota
-        log += _log(sub.pk, "internal error:\n" + traceback.format_exc())
+        log += _log("internal error:\n" + traceback.format_exc())
         message = f"Internal error while grading ({type(e).__name__}); staff can see the log."
         _fail(sub.pk, attempt, code="internal_error", message=message, log=log, counts=False)
         return "failed"
@@ -137,7 +137,7 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
         n_classes=len(dataset.classes),
     )
     metric = competition.metric
-    log += _log(sub.pk, f"scored on {result.n_images} images with {result.provider}")
+    log += _log(f"scored on {result.n_images} images with {result.provider}")
     with transaction.atomic():
         written = _running(sub.pk, attempt).update(
             status=S.SCORED,
@@ -171,7 +171,7 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if Submission.objects.filter(pk=sid, status=S.QUEUED, enqueued_at__lt=stale).update(
             enqueued_at=now
         ):
-            _send(str(sid), queue)
+            submission_send_task(submission_id=str(sid), queue=queue)
             counts["requeued"] += 1
     running = Submission.objects.filter(status=S.RUNNING).values_list(
         "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
@@ -181,15 +181,15 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if started is None or started > now - dt.timedelta(seconds=limit_s + grace):
             continue
         if attempts < settings.PODIUM_MAX_ATTEMPTS:
-            line = _log(sid, f"attempt {attempts} lost (worker gone or stuck); queued again")
+            line = _log(f"attempt {attempts} lost (worker gone or stuck); queued again")
             if _running(sid, attempts).update(
                 status=S.QUEUED, enqueued_at=now, log=Concat(F("log"), Value(line))
             ):
-                _send(str(sid), queue)
+                submission_send_task(submission_id=str(sid), queue=queue)
                 counts["retried"] += 1
         else:
             message = f"Grading was interrupted {attempts} times (worker lost); giving up."
-            _fail(sid, attempts, code="worker_lost", message=message, log=_log(sid, message),
+            _fail(sid, attempts, code="worker_lost", message=message, log=_log(message),
                   counts=False)  # fmt: skip
             counts["failed"] += 1
     return counts

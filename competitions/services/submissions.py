@@ -149,7 +149,8 @@ def submission_create(
     return sub
 
 
-def _send(submission_id: str, queue: str) -> None:
+def submission_send_task(*, submission_id: str, queue: str) -> None:
+    """Send the grading message; a broker failure is logged and left to the sweeper."""
     from competitions.tasks import grade_submission
 
     try:
@@ -162,7 +163,7 @@ def submission_enqueue(*, submission: Submission) -> None:
     """Mark as queued now and send the task once the surrounding transaction commits."""
     Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
     sid, queue = str(submission.pk), submission.competition.queue
-    transaction.on_commit(lambda: _send(sid, queue))
+    transaction.on_commit(lambda: submission_send_task(submission_id=sid, queue=queue))
 
 
 def submission_rescore(*, submission: Submission) -> bool:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
 from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
-from competitions.models import Course, HeldOutDataset, Membership
+from competitions.models import Course, HeldOutDataset
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
 from competitions.selectors.submissions import submission_list_for_competition
@@ -19,23 +19,15 @@ from competitions.services import courses, submissions
 from competitions.services.datasets import dataset_import_uploads
 
 
-def _taught_courses(user):  # type: ignore[no-untyped-def]
-    if user.is_staff:
-        return Course.objects.order_by("name")
-    return Course.objects.filter(
-        memberships__user=user, memberships__role=Membership.Role.INSTRUCTOR
-    ).order_by("name")
-
-
 def _require_instructor(request: HttpRequest) -> None:
-    if not (request.user.is_staff or _taught_courses(request.user).exists()):
+    if not (request.user.is_staff or access.course_list_taught(user=request.user).exists()):
         raise Http404("Not found")
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require_instructor(request)
-    taught = _taught_courses(request.user)
+    taught = access.course_list_taught(user=request.user)
     comps = access.competition_list_visible(user=request.user)
     if not request.user.is_staff:
         comps = comps.filter(course__in=taught)
@@ -56,7 +48,7 @@ def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpRespo
     instance = None
     if slug is not None:
         instance = access.competition_get_for_instructor(user=request.user, slug=slug)
-    taught = _taught_courses(request.user)
+    taught = access.course_list_taught(user=request.user)
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
         competition = form.save(commit=False)
