@@ -180,6 +180,7 @@ def test_api_tokens_competitions_submit_poll_leaderboard(client, users, competit
 
 def test_instructor_pages_and_exports(client, users, competition, alice_sub):
     client.force_login(users["teacher"])
+    assert ">Teach<" in client.get("/").content.decode()
     for url in (
         reverse("competitions:teach"),
         reverse("competitions:submissions", args=[competition.slug]),
@@ -221,7 +222,7 @@ def test_instructor_creates_competition(client, users, course, dataset):
 
 def test_public_pages_render(client, users, competition, alice_sub):
     client.force_login(users["alice"])
-    assert client.get("/").status_code == 200
+    assert ">Teach<" not in client.get("/").content.decode()
     page = client.get(reverse("competitions:detail", args=[competition.slug])).content.decode()
     assert "Submit a model" in page and "resets" in page and "model.onnx" in page
     assert client.get(reverse("competitions:tokens")).status_code == 200
