@@ -128,7 +128,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     body = _ProgressBody(parts, path.name, args.quiet)
     response = requests.post(
         f"{server}/api/competitions/{args.competition}/submissions",
-        data=body,  # type: ignore[arg-type]
+        data=body,
         headers=headers | {"Content-Type": content_type, "Content-Length": str(len(body))},
         timeout=600,
     )

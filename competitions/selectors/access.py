@@ -11,7 +11,7 @@ from django.http import Http404
 
 from competitions.models import Competition, Course, Membership, Submission, TeamMembership
 
-AnyUser = AbstractBaseUser | AnonymousUser
+type AnyUser = AbstractBaseUser | AnonymousUser
 
 
 def course_list_for_user(*, user: AnyUser) -> QuerySet[Course]:

@@ -45,11 +45,11 @@ def grades_csv(
     by_user = {uid: r for r in rows for uid in r.user_ids}
     team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
     team_of = {m.user_id: m.team.name for m in team_members}
-    for r in rows:  # every member of a ranked team gets the team's row
-        if r.team_id is not None:
+    for row in rows:  # every member of a ranked team gets the team's row
+        if row.team_id is not None:
             for m in team_members:
-                if m.team_id == r.team_id:
-                    by_user[m.user_id] = r
+                if m.team_id == row.team_id:
+                    by_user[m.user_id] = row
     user_ids = set(by_user) | set(team_of)
     if competition.course_id:
         user_ids |= set(
@@ -64,12 +64,13 @@ def grades_csv(
     rule = low is not None and high is not None and high > low
     w.writerow(header + (["grade"] if rule else []))
     for u in users:
-        r = by_user.get(u.pk)
+        entry = by_user.get(u.pk)
         line = [u.username, u.email, u.get_full_name(), team_of.get(u.pk, ""),
-                _fmt(r.score if r else None), r.rank if r else ""]  # fmt: skip
+                _fmt(entry.score if entry else None), entry.rank if entry else ""]  # fmt: skip
         if rule:
             assert low is not None and high is not None
-            grade = 0.0 if r is None else min(max((r.score - low) / (high - low), 0.0), 1.0) * 100
+            share = 0.0 if entry is None else (entry.score - low) / (high - low)
+            grade = min(max(share, 0.0), 1.0) * 100
             line.append(f"{grade:.1f}")
         w.writerow(line)
     return out.getvalue()
