@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         state["history"].append({"epoch": state["epoch"], "train_loss": tot_loss / seen,
                                  "train_acc": tot_ok / seen, "val_loss": val_loss,
                                  "val_acc": val_acc, "lr": lr, "seconds": dt})  # fmt: skip
-        if val_acc > state["best_acc"]:
+        if val_acc >= state["best_acc"]:  # ties: the later epoch, further into the LR anneal
             state["best_acc"], state["best_epoch"], state["bad_epochs"] = val_acc, state["epoch"], 0
             state["best_model"] = {k: v.clone() for k, v in model.state_dict().items()}
         else:
