@@ -176,7 +176,7 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     running = Submission.objects.filter(status=S.RUNNING).values_list(
         "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
     )
-    grace = settings.CELERY_TASK_HARD_TIME_LIMIT
+    grace = settings.CELERY_TASK_TIME_LIMIT
     for sid, attempts, started, limit_s, queue in running:
         if started is None or started > now - dt.timedelta(seconds=limit_s + grace):
             continue
