@@ -35,8 +35,9 @@ def test_same_conv_matches_explicit_tf_padding() -> None:
 def test_flatten_is_hwc() -> None:
     from reference.nets import FlattenHWC
 
-    x = torch.arange(2 * 3 * 2 * 2.0).view(1, 3, 2, 2)  # NCHW
-    expected = x.permute(0, 2, 3, 1).reshape(1, -1)
+    x = torch.arange(2 * 3 * 2 * 2.0).view(2, 3, 2, 2)  # NCHW
+    expected = x.permute(0, 2, 3, 1).reshape(2, -1)
+    assert expected[0, :3].tolist() == [0.0, 4.0, 8.0]  # pixel (0, 0), channels 0..2
     torch.testing.assert_close(FlattenHWC()(x), expected)
 
 
