@@ -1,4 +1,4 @@
-"""The leaderboard: one SQL query for all of a competition's entries, grouped in Python.
+"""The leaderboard: one row per entrant chosen in SQL (window functions), a bounded query count.
 
 One row per team (or student alone) using the entry they chose, else their best public score;
 baselines are rows of their own. Public split while the competition runs, private after close.
@@ -11,11 +11,25 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from competitions.models import Competition, Submission
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    UUIDField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+
+from competitions.models import Competition, Submission, TeamMembership
 
 _FIELDS = (
-    "id", "user_id", "user__username", "team_id", "team__name", "is_baseline", "label", "status",
-    "public_score", "private_score", "params", "macs", "file_bytes", "created_at", "is_final",
+    "id", "user_id", "user__username", "team_id", "team__name", "is_baseline", "label",
+    "public_score", "private_score", "params", "macs", "file_bytes", "created_at",
 )  # fmt: skip
 
 
@@ -46,63 +60,80 @@ class Row:
         return d
 
 
-def _better(a: dict[str, Any], b: dict[str, Any] | None) -> bool:
-    if b is None:
-        return True
-    return (-a["public_score"], a["created_at"]) < (-b["public_score"], b["created_at"])
+def _entries() -> dict[str, Any]:
+    """Window annotations, one partition per entrant: baseline (its own id), team, or student."""
+    no_uuid = Value(None, output_field=UUIDField())
+    big = BigIntegerField()
+    no_int = Value(None, output_field=big)
+    partition = [
+        Case(When(is_baseline=True, then=F("id")), default=no_uuid, output_field=UUIDField()),
+        Case(When(is_baseline=False, then=F("team_id")), default=no_int, output_field=big),
+        Case(
+            When(is_baseline=False, team__isnull=True, then=F("user_id")),
+            default=no_int,
+            output_field=big,
+        ),  # fmt: skip
+    ]
+    scored = Case(
+        When(status=Submission.Status.SCORED, public_score__isnull=False, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    # The entrant's row: a scored entry, the one they chose, else the best public score, and
+    # among equal scores the earliest.
+    order = [scored.desc(), F("is_final").desc(), F("public_score").desc(nulls_last=True),
+             F("created_at").asc()]  # fmt: skip
+    return {
+        "scored": scored,
+        "pick": Window(RowNumber(), partition_by=partition, order_by=order),
+        "entries": Window(Count("id"), partition_by=partition),
+        "last": Window(Max("created_at"), partition_by=partition),
+    }
 
 
 def leaderboard_get(*, competition: Competition, private: bool | None = None) -> list[Row]:
+    """Two queries whatever the number of submissions: the entrants' chosen rows (window
+    functions over this competition's visible submissions) and the team rosters."""
     if private is None:
         private = competition.is_finished()
-    subs = Submission.objects.filter(
-        competition=competition, hidden=False, disqualified=False
-    ).values(*_FIELDS)
-    groups: dict[tuple[str, Any], dict[str, Any]] = {}
-    for s in subs:
-        key = ("b", s["id"]) if s["is_baseline"] else ("t", s["team_id"]) if s["team_id"] else (
-            "u", s["user_id"])  # fmt: skip
-        g = groups.setdefault(key, {"entries": 0, "last": s["created_at"], "best": None,
-                                    "final": None, "users": set(), "first": s})  # fmt: skip
-        g["entries"] += 1
-        g["last"] = max(g["last"], s["created_at"])
-        g["users"].add(s["user_id"])
-        if s["status"] != Submission.Status.SCORED or s["public_score"] is None:
-            continue
-        if s["is_final"]:
-            g["final"] = s
-        if _better(s, g["best"]):
-            g["best"] = s
+    chosen_rows = (
+        Submission.objects.filter(competition=competition, hidden=False, disqualified=False)
+        .annotate(**_entries())
+        .filter(pick=1)
+        .values(*_FIELDS, "scored", "entries", "last")
+    )
+    members: dict[int, set[int]] = {}
+    for team_id, user_id in TeamMembership.objects.filter(competition=competition).values_list(
+        "team_id", "user_id"
+    ):
+        members.setdefault(team_id, set()).add(user_id)
     rows = []
-    for key, g in groups.items():
-        chosen = g["final"] or g["best"]
-        if chosen is None:
+    for c in chosen_rows:
+        score = c["private_score"] if private else c["public_score"]
+        if not c["scored"] or score is None:
             continue
-        score = chosen["private_score"] if private else chosen["public_score"]
-        if score is None:
-            continue
-        if key[0] == "b":
-            name = chosen["label"] or "baseline"
+        if c["is_baseline"]:
+            name = c["label"] or "baseline"
         else:
-            name = chosen["team__name"] if key[0] == "t" else chosen["user__username"]
+            name = c["team__name"] if c["team_id"] else c["user__username"]
         rows.append(
             Row(
                 rank=0,
                 name=name,
                 score=score,
-                submission_id=str(chosen["id"]),
-                params=chosen["params"],
-                macs=chosen["macs"],
-                file_bytes=chosen["file_bytes"],
-                entries=g["entries"],
-                last_submission=g["last"],
-                submitted_at=chosen["created_at"],
-                is_baseline=key[0] == "b",
-                is_team=key[0] == "t",
-                user_ids=g["users"],
-                team_id=chosen["team_id"],
-                public_score=chosen["public_score"],
-                private_score=chosen["private_score"] if private else None,
+                submission_id=str(c["id"]),
+                params=c["params"],
+                macs=c["macs"],
+                file_bytes=c["file_bytes"],
+                entries=c["entries"],
+                last_submission=c["last"],
+                submitted_at=c["created_at"],
+                is_baseline=c["is_baseline"],
+                is_team=bool(c["team_id"]) and not c["is_baseline"],
+                user_ids=members.get(c["team_id"], set()) | {c["user_id"]},
+                team_id=c["team_id"],
+                public_score=c["public_score"],
+                private_score=c["private_score"] if private else None,
             )
         )
     rows.sort(key=lambda r: (-r.score, r.submitted_at))
