@@ -8,6 +8,7 @@ secure cookies, HSTS and HTTPS redirects are on, so `manage.py check --deploy` p
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,12 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Under pytest (and in the worker the test suite starts, PODIUM_TESTING=1) every var/ path moves
-# to var/test/, so tests never touch a developer's database, uploads or broker queue.
+# Under pytest every var/ path moves to var/test/run-<pid>/ (the worker the suite starts gets it
+# in PODIUM_VAR_DIR), so tests never touch a developer's database, uploads or broker queue, and
+# two test runs in one checkout don't share a test database.
 TESTING = "pytest" in sys.modules or env_bool("PODIUM_TESTING", False)
-VAR_DIR = Path(
-    env_str("PODIUM_VAR_DIR", str(BASE_DIR / "var" / "test" if TESTING else BASE_DIR / "var"))
-).resolve()
+_default_var = BASE_DIR / "var" / "test" / f"run-{os.getpid()}" if TESTING else BASE_DIR / "var"
+VAR_DIR = Path(env_str("PODIUM_VAR_DIR", str(_default_var))).resolve()
 
 DEBUG = env_bool("DEBUG", True)
 _DEV_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789abcdef"

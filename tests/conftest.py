@@ -8,6 +8,7 @@ database); tests that use it must commit their data (transactional_db / live_ser
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,30 @@ from urllib.parse import quote
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_VAR = ROOT / "var" / "test"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remove var/test/run-<pid>/ directories left by test runs that no longer exist."""
+    for d in TEST_VAR.glob("run-*"):
+        pid = d.name.removeprefix("run-")
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """This run's var/ directory (test database, uploads, broker) goes when the run ends."""
+    shutil.rmtree(TEST_VAR / f"run-{os.getpid()}", ignore_errors=True)
 
 
 def _database_url(db: dict) -> str:
@@ -56,13 +81,15 @@ def _purge_broker() -> None:
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A `celery worker` subprocess consuming the cpu and gpu queues."""
+    from django.conf import settings
     from django.db import connection
 
     with django_db_blocker.unblock():
         url = _database_url(connection.settings_dict)
     _purge_broker()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, PODIUM_TESTING="1", DATABASE_URL=url, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PODIUM_TESTING="1", DATABASE_URL=url, PYTHONUNBUFFERED="1",
+               PODIUM_VAR_DIR=str(settings.VAR_DIR))  # fmt: skip
     cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu", "-P", "solo",
            "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
            "-n", f"test-{os.getpid()}@%h"]  # fmt: skip
