@@ -107,7 +107,10 @@ def test_instructor_creates_competition_imports_dataset_closes_and_downloads_csv
     page.click("#dataset-form button[type=submit]")
     page.wait_for_selector("#n-images")
     assert page.inner_text("#n-images") == "400"
-    assert page.locator("img.preview").evaluate("img => img.naturalWidth") > 0
+    # The preview grid is served from private storage by a permission-checking view.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.preview'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     shot(page, "instructor-dataset-detail")
 
     page.goto(f"{base}/teach/new/")
