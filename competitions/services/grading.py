@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from competitions.datasets import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
-from competitions.services.submissions import submission_send_task
+from competitions.services.submissions import preprocess_engine_args, submission_send_task
 from competitions.splits import split_indices
 from grader import grade
 from grader.errors import GraderError
@@ -113,9 +113,7 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
             data,
             sub.original_name,
             dataset,
-            preprocess=sub.preprocess if sub.preprocess not in ("", "custom") else None,
-            mean=sub.mean if sub.preprocess == "custom" else None,
-            std=sub.std if sub.preprocess == "custom" else None,
+            **preprocess_engine_args(preprocess=sub.preprocess, mean=sub.mean, std=sub.std),
             sample=dataset_load_sample(record=competition.dataset),
             limits=limits,
             progress=progress,

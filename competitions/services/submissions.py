@@ -61,6 +61,15 @@ def preprocess_normalize(
     return preprocess, None, None
 
 
+def preprocess_engine_args(
+    *, preprocess: str, mean: list[float] | None, std: list[float] | None
+) -> dict[str, Any]:
+    """The engine's keyword arguments for a stored ('' | preset | 'custom', mean, std)."""
+    if preprocess == "custom":
+        return {"preprocess": None, "mean": mean, "std": std}
+    return {"preprocess": preprocess or None, "mean": None, "std": None}
+
+
 def submission_create(
     *,
     user: AbstractBaseUser,
@@ -111,9 +120,7 @@ def submission_create(
             name,
             image_shape=tuple(dataset.image_shape),
             n_classes=len(dataset.classes),
-            preprocess=preprocess if preprocess not in ("", "custom") else None,
-            mean=mean if preprocess == "custom" else None,
-            std=std if preprocess == "custom" else None,
+            **preprocess_engine_args(preprocess=preprocess, mean=mean, std=std),
         )
     except Rejected as e:
         raise refuse(e.code, e.message) from e
