@@ -70,16 +70,15 @@ def make_preprocess(
         label = key
     else:
         return None
-    for vals, what in ((m, "mean"), (s, "std")):
-        if len(vals) not in (1, channels):
-            raise Rejected(
-                "bad_preprocess",
-                f"{what} needs 1 or {channels} values (one per channel), not {len(vals)}",
-            )
-    if any(not v > 0 for v in s):
-        raise Rejected("bad_preprocess", "std must be positive")
+    # The preset check comes first: its 3 values would otherwise be reported as a count mismatch.
     if label == "cifar10" and channels != 3:
         raise Rejected("bad_preprocess", "the cifar10 preset is for 3-channel images")
+    for vals, what in ((m, "mean"), (s, "std")):
+        if len(vals) not in (1, channels):
+            wanted = "1 value" if channels == 1 else f"1 or {channels} values (one per channel)"
+            raise Rejected("bad_preprocess", f"{what} needs {wanted}, not {len(vals)}")
+    if any(not v > 0 for v in s):
+        raise Rejected("bad_preprocess", "std must be positive")
     return Preprocess(label, m, s, source)
 
 

@@ -52,21 +52,23 @@ def make_model(
     return model
 
 
-def to_flat_nodes(layout: str, image_shape: tuple[int, int, int]) -> list[onnx.NodeProto]:
-    """Nodes taking input 'x' in `layout` to 'flat' (N, H*W*C) in H, W, C order."""
+def to_flat_nodes(
+    layout: str, image_shape: tuple[int, int, int], src: str = "x"
+) -> list[onnx.NodeProto]:
+    """Nodes taking input `src` in `layout` to 'flat' (N, H*W*C) in H, W, C order."""
     h, w, c = image_shape
     if layout == "nchw" and c > 1:
         return [
-            helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+            helper.make_node("Transpose", [src], ["t"], perm=[0, 2, 3, 1]),
             helper.make_node("Reshape", ["t", "flat_shape"], ["flat"]),
         ]
     if layout == "flat_chw" and c > 1:
         return [
-            helper.make_node("Reshape", ["x", "chw_shape"], ["chw"]),
+            helper.make_node("Reshape", [src, "chw_shape"], ["chw"]),
             helper.make_node("Transpose", ["chw"], ["t"], perm=[0, 2, 3, 1]),
             helper.make_node("Reshape", ["t", "flat_shape"], ["flat"]),
         ]
-    return [helper.make_node("Reshape", ["x", "flat_shape"], ["flat"])]
+    return [helper.make_node("Reshape", [src, "flat_shape"], ["flat"])]
 
 
 OUTPUT_FORMS = ("logits", "probabilities", "log_probabilities", "class_indices", "n1k", "nk11")
@@ -84,8 +86,14 @@ def linear_model(
     opset: int = OPSET,
     ir: int = IR,
     meta: dict[str, str] | None = None,
+    expects: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> onnx.ModelProto:
-    """logits = flatten_hwc(x) @ w + b, fed in any layout, read out in any output form."""
+    """logits = flatten_hwc(x) @ w + b, fed in any layout, read out in any output form.
+
+    `expects` (mean, std): the model undoes that normalisation first (x * std + mean), so it is
+    right only when fed (pixel / 255 - mean) / std: a model trained with that preprocessing.
+    Per-channel values broadcast over the last axis (use nhwc or one channel).
+    """
     h, wd, c = image_shape
     batched = len(input_shape) == {"nchw": 4, "nhwc": 4, "nhw": 3}.get(layout, 2)
     inits = [
@@ -94,7 +102,16 @@ def linear_model(
         init("flat_shape", [-1, h * wd * c], np.int64),
         init("chw_shape", [-1, c, h, wd], np.int64),
     ]
-    nodes = to_flat_nodes(layout, image_shape)
+    nodes: list[onnx.NodeProto] = []
+    src = "x"
+    if expects is not None:
+        inits += [init("pre_mean", expects[0]), init("pre_std", expects[1])]
+        nodes += [
+            helper.make_node("Mul", ["x", "pre_std"], ["x_scaled"]),
+            helper.make_node("Add", ["x_scaled", "pre_mean"], ["x_unit"]),
+        ]
+        src = "x_unit"
+    nodes += to_flat_nodes(layout, image_shape, src)
     nodes.append(helper.make_node("Gemm", ["flat", "W", "B"], ["logits"]))
     k = w.shape[1]
     out_shape: list[int | str] = ["N", k]

@@ -1,0 +1,211 @@
+"""Preprocessing presets, custom and per-channel mean/std, metadata, precedence and the diagnosis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from grader_helpers import Weights, linear_model, raw
+
+import grader
+from grader import protocol
+from grader.datasets import Dataset
+from grader.errors import Rejected
+from grader.preprocess import PRESETS, resolve_preprocess
+from grader.sandbox import SandboxPool
+
+MNIST_PRESETS = [name for name in PRESETS if name != "cifar10"]
+
+
+@pytest.fixture(scope="module")
+def unit_probs(trained: Weights, mnist_small: Dataset, pool: SandboxPool) -> np.ndarray:
+    r = grader.grade(
+        raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), "m.onnx", mnist_small, pool=pool
+    )
+    assert r.probabilities is not None
+    return r.probabilities
+
+
+@pytest.fixture(scope="module")
+def soft_cifar(cifar_weights: Weights) -> Weights:
+    """The template weights scaled down, so that probabilities are not all saturated at 0 and 1."""
+    return cifar_weights[0] * 0.01, cifar_weights[1]
+
+
+@pytest.fixture(scope="module")
+def cifar_unit_probs(soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool) -> np.ndarray:
+    model = linear_model(*soft_cifar, ["N", 32, 32, 3], layout="nhwc", image_shape=(32, 32, 3))
+    r = grader.grade(raw(model), "c.onnx", cifar_synth, pool=pool)
+    assert r.probabilities is not None
+    return r.probabilities
+
+
+# A model trained with preprocessing P, fed P, must reproduce the [0,1] model's probabilities
+# exactly (up to float rounding); fed anything else, it must not. (Accuracy alone cannot tell:
+# a linear model's argmax barely changes when its inputs are scaled.)
+
+
+@pytest.mark.parametrize("name", MNIST_PRESETS)
+def test_each_preset_feeds_what_its_model_expects(
+    name: str, trained: Weights, mnist_small: Dataset, pool: SandboxPool, unit_probs: np.ndarray
+) -> None:
+    mean, std = PRESETS[name]
+    model = raw(linear_model(*trained, ["N", 28, 28, 1], layout="nhwc", expects=(mean, std)))
+    right = grader.grade(model, "m.onnx", mnist_small, preprocess=name, pool=pool)
+    assert right.preprocess.name == name and right.preprocess.source == "upload"
+    assert right.preprocess.mean == mean and right.preprocess.std == std
+    assert right.accuracy > 0.85
+    np.testing.assert_allclose(right.probabilities, unit_probs, atol=1e-4)
+    other = "mnist" if name == "raw" else "raw"
+    wrong = grader.grade(model, "m.onnx", mnist_small, preprocess=other, pool=pool)
+    assert np.abs(wrong.probabilities - unit_probs).max() > 0.1
+
+
+def test_cifar10_preset_is_per_channel(
+    soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool, cifar_unit_probs: np.ndarray
+) -> None:
+    mean, std = PRESETS["cifar10"]
+    model = raw(linear_model(*soft_cifar, ["N", 32, 32, 3], layout="nhwc",
+                             image_shape=(32, 32, 3), expects=(mean, std)))  # fmt: skip
+    r = grader.grade(model, "c.onnx", cifar_synth, preprocess="cifar10", pool=pool)
+    assert r.preprocess.mean == mean and len(r.preprocess.std) == 3
+    assert r.accuracy > 0.95
+    np.testing.assert_allclose(r.probabilities, cifar_unit_probs, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("mean", "std"), [("0.2", "0.7"), ([0.2], [0.7]), ("[0.2]", "[0.7]"), (0.2, 0.7)]
+)
+def test_custom_mean_std_in_any_spelling(
+    mean: Any, std: Any, trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    model = raw(linear_model(*trained, ["N", 784], layout="flat_hwc", expects=([0.2], [0.7])))
+    if isinstance(mean, float):  # a bare number is not a sequence: refused with a clear reason
+        with pytest.raises(Rejected) as info:
+            grader.check_upload(model, "m.onnx", mean=mean, std=std)
+        assert info.value.code == "bad_preprocess"
+        return
+    r = grader.grade(model, "m.onnx", mnist_small, mean=mean, std=std, pool=pool)
+    assert r.preprocess.name == "custom" and r.preprocess.mean == (0.2,)
+    assert r.accuracy > 0.85
+
+
+def test_custom_per_channel_mean_std(
+    soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool, cifar_unit_probs: np.ndarray
+) -> None:
+    mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.4)
+    model = raw(linear_model(*soft_cifar, ["N", 32, 32, 3], layout="nhwc",
+                             image_shape=(32, 32, 3), expects=(mean, std)))  # fmt: skip
+    r = grader.grade(
+        model, "c.onnx", cifar_synth, mean="0.4,0.5,0.6", std="0.2, 0.3, 0.4", pool=pool
+    )
+    assert r.preprocess.mean == mean and r.preprocess.std == std
+    assert r.accuracy > 0.95
+    np.testing.assert_allclose(r.probabilities, cifar_unit_probs, atol=1e-4)
+    swapped = grader.grade(
+        model, "c.onnx", cifar_synth, mean="0.6,0.5,0.4", std="0.4,0.3,0.2", pool=pool
+    )
+    assert np.abs(swapped.probabilities - cifar_unit_probs).max() > 0.05
+
+
+def test_metadata_preprocess_and_layout_are_read(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    meta = {"podium.preprocess": "mnist", "podium.layout": "flat_hwc"}
+    model = linear_model(*trained, ["N", 784], layout="flat_hwc", meta=meta,
+                         expects=PRESETS["mnist"])  # fmt: skip
+    r = grader.grade(raw(model), "m.onnx", mnist_small, pool=pool)
+    assert r.preprocess.name == "mnist" and r.preprocess.source == "model metadata"
+    assert r.accuracy > 0.85
+
+
+def test_metadata_mean_std_are_read(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    meta = {"podium.mean": "0.3", "podium.std": "0.6"}
+    model = linear_model(*trained, ["N", 784], layout="flat_hwc", meta=meta, expects=([0.3], [0.6]))
+    r = grader.grade(raw(model), "m.onnx", mnist_small, pool=pool)
+    assert r.preprocess.name == "custom" and r.preprocess.source == "model metadata"
+    assert r.preprocess.mean == (0.3,) and r.accuracy > 0.85
+
+
+def test_upload_declaration_beats_metadata(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    model = linear_model(*trained, ["N", 784], layout="flat_hwc",
+                         meta={"podium.preprocess": "raw"}, expects=PRESETS["symmetric"])  # fmt: skip
+    r = grader.grade(raw(model), "m.onnx", mnist_small, preprocess="symmetric", pool=pool)
+    assert r.preprocess.name == "symmetric" and r.preprocess.source == "upload"
+    assert r.accuracy > 0.85
+
+
+def test_default_is_unit() -> None:
+    p = resolve_preprocess(name=None, mean=None, std=None, metadata={}, channels=1)
+    assert (p.name, p.mean, p.std, p.source) == ("unit", (0.0,), (1.0,), "default")
+
+
+@pytest.mark.parametrize(
+    ("kw", "channels", "fragment"),
+    [
+        ({"name": "imagenet"}, 1, "unknown preprocessing 'imagenet'"),
+        ({"mean": "0.5"}, 1, "give both mean and std"),
+        ({"mean": "0.1,0.2", "std": "1"}, 3, "mean needs 1 or 3 values"),
+        ({"mean": "0", "std": "0"}, 1, "std must be positive"),
+        ({"mean": "a", "std": "1"}, 1, "mean must be numbers"),
+        ({"name": "cifar10"}, 1, "3-channel"),
+        ({"mean": "0.1,0.2,0.3", "std": "1"}, 1, "mean needs 1 value, not 3"),
+    ],
+)
+def test_bad_preprocess_declarations(kw: dict, channels: int, fragment: str) -> None:
+    args: dict[str, Any] = {"name": None, "mean": None, "std": None, **kw}
+    with pytest.raises(Rejected) as info:
+        resolve_preprocess(metadata={}, channels=channels, **args)
+    assert info.value.code == "bad_preprocess"
+    assert fragment in info.value.message
+
+
+# --- the diagnosis ------------------------------------------------------------------------------
+
+
+def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_only(
+    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    w, b = trained
+    model = raw(linear_model(w / 255.0, b, ["N", 1, 28, 28]))  # trained on raw 0..255 pixels
+    sent: list[np.ndarray] = []
+    real_send = protocol.send
+
+    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
+        if arrays and "images" in arrays:
+            sent.append(arrays["images"])
+        real_send(stream, header, arrays)
+
+    monkeypatch.setattr(protocol, "send", recording_send)
+    r = grader.grade(
+        model, "m.onnx", mnist_small, preprocess="unit", sample=mnist_sample, pool=pool
+    )
+    assert r.diagnosis is not None
+    assert "0..255" in r.diagnosis and "raw" in r.diagnosis
+    assert "public training images" in r.diagnosis
+    assert r.scores["sample_accuracy"] < 0.5
+    # Only the final run carries held-out images; every diagnosis run is made of sample images.
+    held_out = [
+        a
+        for a in sent
+        if a.shape == mnist_small.images.shape and np.array_equal(a, mnist_small.images)
+    ]
+    assert len(held_out) == 1 and sent[-1] is held_out[0]
+    sample_bytes = {img.tobytes() for img in mnist_sample.images}
+    for batch in sent[:-1]:
+        assert 0 < len(batch) <= 256
+        assert all(img.tobytes() in sample_bytes for img in batch)
+
+
+def test_right_preprocessing_gets_no_diagnosis(
+    trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool
+) -> None:
+    r = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
+    assert r.diagnosis is None
+    assert r.scores["sample_accuracy"] > 0.8
