@@ -1,0 +1,57 @@
+"""Helpers shared by the reliability tests (data and processes come from bench/load.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench import load
+
+SWEEP = """
+import datetime as dt
+from django.utils import timezone
+from competitions.services.grading import submissions_sweep
+result = submissions_sweep(now=timezone.now() + dt.timedelta(seconds=params["ahead_s"]))
+"""
+
+
+def sweep(stack: load.Stack, ahead_s: float = 7200) -> dict[str, int]:
+    """Run the sweeper as beat would once `ahead_s` more seconds have passed."""
+    return dict(stack.django(SWEEP, ahead_s=ahead_s))
+
+
+def row(stack: load.Stack, sid: str) -> dict[str, Any]:
+    cols = ("status", "attempts", "log", "public_score", "private_score", "result",
+            "error_code", "error_message", "counts_toward_quota", "progress")  # fmt: skip
+    hexid = sid.replace("-", "")
+    rows = stack.sql(
+        f"SELECT {', '.join(cols)} FROM competitions_submission"
+        f" WHERE REPLACE(CAST(id AS TEXT), '-', '') = '{hexid}'"
+    )
+    assert len(rows) == 1, f"{len(rows)} rows for {sid}"
+    return dict(zip(cols, rows[0], strict=True))
+
+
+def wait_status(stack: load.Stack, sid: str, statuses: tuple[str, ...], timeout: float = 90,
+                attempts: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def ok() -> dict[str, Any] | None:
+        r = row(stack, sid)
+        if r["status"] in statuses and (attempts is None or r["attempts"] == attempts):
+            return r
+        return None
+
+    return load.wait_for(ok, timeout, f"{sid} to be {statuses}", interval=0.1)
+
+
+def wait_running(stack: load.Stack, sid: str, attempt: int, timeout: float = 90) -> None:
+    """Until the attempt is running and the model is loaded (the worker is mid-grading)."""
+    wait_status(stack, sid, ("running",), timeout, attempts=attempt)
+    time.sleep(1.0)
+    assert row(stack, sid)["status"] == "running", "graded too fast to be interrupted"
+
+
+def submit(stack: load.Stack, tokens: dict[str, str], data: bytes, user: str = "student000",
+           slug: str = "digits") -> str:  # fmt: skip
+    status, body = load.api_submit(stack.web_url, tokens[user], slug, data)
+    assert status == 201, (status, body)
+    return str(body["id"])

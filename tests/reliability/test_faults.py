@@ -1,0 +1,53 @@
+"""Faults, each against a private stack: a killed worker, the broker down, the database restarted,
+a message delivered twice at once, a full disk while an upload is written."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import competition
+from podium_reliability import row, submit, sweep, wait_running, wait_status
+
+from bench import load
+
+pytestmark = pytest.mark.slow
+
+
+def test_worker_killed_mid_grading_is_retried_once_then_given_up(make_stack, rel_data):
+    """kill -9 of the worker (and its sandbox children) while it grades: the sweeper re-queues
+    the attempt and a new worker grades it exactly once; a submission whose worker is killed on
+    both of its PODIUM_MAX_ATTEMPTS=2 attempts fails with worker_lost and the reason."""
+    stack = make_stack(env={"PODIUM_MAX_ATTEMPTS": "2"})
+    tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    stack.start_web(workers=1, threads=2)
+    worker = stack.start_worker("w1", "cpu")
+
+    lucky = submit(stack, tokens, rel_data["slow"])
+    wait_running(stack, lucky, attempt=1)
+    worker.kill9()
+    assert row(stack, lucky)["status"] == "running"  # nobody knows yet: the sweeper will
+    worker = stack.start_worker("w2", "cpu")
+    assert sweep(stack) == {"requeued": 0, "retried": 1, "failed": 0}
+    r = wait_status(stack, lucky, ("scored", "failed"))
+    assert r["status"] == "scored" and r["attempts"] == 2, r
+    # The killed attempt's own log lines die with it; the sweeper's line records it.
+    assert r["log"].count("attempt 1 lost") == 1 and r["log"].count("started on") == 1
+    assert r["public_score"] is not None and r["result"]
+
+    unlucky = submit(stack, tokens, rel_data["slow"])
+    for attempt, name in ((1, "w3"), (2, "w4")):
+        wait_running(stack, unlucky, attempt=attempt)
+        worker.kill9()
+        worker = stack.start_worker(name, "cpu")
+        expected = {"retried": 1} if attempt == 1 else {"failed": 1}
+        assert sweep(stack) == {"requeued": 0, "retried": 0, "failed": 0, **expected}
+    r = row(stack, unlucky)
+    assert r["status"] == "failed" and r["error_code"] == "worker_lost", r
+    assert "interrupted 2 times" in r["error_message"]
+    assert not r["counts_toward_quota"]  # our failure, not the student's
+    assert r["public_score"] is None and r["result"] is None
+    time.sleep(1)
+    assert row(stack, unlucky)["status"] == "failed"  # no stray message brings it back
+    assert sweep(stack) == {"requeued": 0, "retried": 0, "failed": 0}  # nothing loops
+    assert row(stack, lucky)["attempts"] == 2
