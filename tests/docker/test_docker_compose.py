@@ -283,3 +283,29 @@ def test_required_settings_are_provided(compose, example_env):
     settings_text = (ROOT / "config" / "settings.py").read_text()
     assert '"AWS_STORAGE_BUCKET_NAME"' in settings_text
     assert "AWS_STORAGE_BUCKET_NAME" in read_env_file(ENV_EXAMPLE, commented=True)
+
+
+# --- docker/compose.worker.yaml (workers on other machines) ----------------------------------
+
+
+def test_worker_only_compose_file(validator, example_env):
+    import yaml
+
+    path = DOCKER / "compose.worker.yaml"
+    raw = yaml.safe_load(path.read_text())
+    example = example_env | {"DATABASE_URL": "postgres://u:p@db.internal/podium"}
+    for doc in (raw, interpolate(raw, example)):
+        errors = list(validator.iter_errors(doc))
+        assert not errors, [e.message for e in errors]
+    main = load_compose()["services"]
+    for name in WORKERS:
+        svc = raw["services"][name]
+        assert command_args(svc["command"]) == command_args(main[name]["command"]), name
+        assert svc["healthcheck"]["test"] == main[name]["healthcheck"]["test"]
+        assert svc["image"] == main[name]["image"]
+        # The central database and broker come from docker/.env, not from compose's defaults.
+        assert "DATABASE_URL" not in svc["environment"]
+        assert "CELERY_BROKER_URL" not in svc["environment"]
+        assert "build" not in svc and "depends_on" not in svc
+    for var in compose_variables(path.read_text()):
+        assert var in example_env, f"${{{var}}} is not in .env.example"
