@@ -3,6 +3,7 @@ a message delivered twice at once, a full disk while an upload is written."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -51,3 +52,35 @@ def test_worker_killed_mid_grading_is_retried_once_then_given_up(make_stack, rel
     assert row(stack, unlucky)["status"] == "failed"  # no stray message brings it back
     assert sweep(stack) == {"requeued": 0, "retried": 0, "failed": 0}  # nothing loops
     assert row(stack, lucky)["attempts"] == 2
+
+
+def test_broker_down_uploads_are_kept_and_graded_when_it_returns(make_stack, rel_data):
+    """Redis (a private one) stops while students submit: uploads are accepted and saved as
+    queued; once it is back, the beat-driven sweeper re-sends them and every one is graded."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server not installed")
+    stack = make_stack(broker="redis", env={"PODIUM_REQUEUE_AFTER_S": "10",
+                                             "PODIUM_SWEEP_SECONDS": "5"})  # fmt: skip
+    tokens = load.seed(stack, npz=rel_data["npz"], users=3, competitions=[competition()])
+    stack.start_web(workers=1, threads=4)
+    worker = stack.start_worker("w1", "cpu,gpu", beat=True)
+    assert stack.redis is not None
+    stack.redis.stop()
+
+    ids, latencies = [], []
+    for i in range(6):
+        t0 = time.monotonic()
+        ids.append(submit(stack, tokens, rel_data["good"], user=f"student{i % 3:03d}"))
+        latencies.append(time.monotonic() - t0)
+    assert max(latencies) < 10, latencies  # a dead broker does not hang the upload
+    for sid in ids:
+        r = row(stack, sid)
+        assert r["status"] == "queued" and r["attempts"] == 0, r
+
+    stack.redis.start()  # same port, empty (nothing was persisted): the messages are gone
+    for sid in ids:
+        r = wait_status(stack, sid, ("scored", "failed"), timeout=120)
+        assert r["status"] == "scored" and r["attempts"] == 1, r
+        assert r["log"].count("started on") == 1
+    assert worker.alive()
+    assert "Internal Server Error" not in stack.procs[0].text()
