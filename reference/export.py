@@ -24,6 +24,20 @@ class WithSoftmax(nn.Module):
         return torch.softmax(self.inner(x), dim=1)
 
 
+def _simplify(model: onnx.ModelProto, params: int) -> onnx.ModelProto:
+    """Constant-fold the exported graph (folds TF-style Pads into Conv pads and the dynamic
+    Shape/Squeeze/Concat chain before Flatten's Reshape, so ONNX shape inference sees every
+    layer's width). The optimiser also merges byte-identical initializers (e.g. untrained zero
+    biases), which would change the parameter count: then the unoptimised graph is kept."""
+    from onnxscript import optimizer
+
+    try:
+        folded = optimizer.optimize(model)
+    except Exception:  # noqa: BLE001 - the plain export is valid too
+        return model
+    return folded if float_param_count(folded) == params else model
+
+
 def export_onnx(model: nn.Module, spec: Spec, path: Path, extra_meta: dict[str, str]) -> None:
     model = model.eval()
     wrapped: nn.Module = WithSoftmax(model) if spec.output == "probabilities" else model
@@ -42,7 +56,7 @@ def export_onnx(model: nn.Module, spec: Spec, path: Path, extra_meta: dict[str, 
             verbose=False,
         )
     assert prog is not None
-    m = prog.model_proto
+    m = _simplify(prog.model_proto, spec.params)
     if m.ir_version > MAX_IR:
         m.ir_version = MAX_IR
     # all weights inline (small models), no external data

@@ -48,7 +48,10 @@ class FlattenHWC(nn.Module):
     """Keras Flatten of an NCHW tensor: flatten in H, W, C order."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(0, 2, 3, 1).flatten(1)
+        _, c, h, w = x.shape
+        # reshape(-1, n) with a constant n exports as one Reshape with a constant shape, so ONNX
+        # shape inference (and the engine's MAC count) sees the flattened width
+        return x.permute(0, 2, 3, 1).reshape(-1, h * w * c)
 
 
 def bn2d(n: int) -> nn.BatchNorm2d:

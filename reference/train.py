@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="continue from checkpoints/NAME/last.pt")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-export", action="store_true", help="train only")
+    ap.add_argument(
+        "--export-only", action="store_true", help="re-export the checkpoint's best weights"
+    )
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -134,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                              "best_model": None, "elapsed": 0.0, "bad_epochs": 0}  # fmt: skip
     ck_dir = CKPT / spec.name
     ck = ck_dir / "last.pt"
-    if args.resume and ck.exists():
+    if args.export_only and not ck.exists():
+        raise SystemExit(f"{ck}: no checkpoint to export")
+    if (args.resume or args.export_only) and ck.exists():
         saved = torch.load(ck, weights_only=False)
         if saved["recipe"] != r:
             raise SystemExit(f"{ck}: saved with a different recipe {saved['recipe']}; not resuming")
@@ -151,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(r["seed"] + 1)
     for _ in range(state["epoch"]):  # replay shuffles so a resumed run sees the same order
         rng.permutation(len(x_tr))
-    while state["epoch"] < r["epochs"] and state["bad_epochs"] < r["patience"]:
+    while (
+        not args.export_only
+        and state["epoch"] < r["epochs"]
+        and state["bad_epochs"] < r["patience"]
+    ):
         t0 = time.time()
         model.train()
         order = rng.permutation(len(x_tr))

@@ -125,3 +125,32 @@ def test_cifar_accuracy_matches_manifest(name: str, cifar_test) -> None:  # type
         e["layout"],
     )
     assert abs(acc - e["test_accuracy"]) <= 1e-4
+
+
+def _macs_from_onnx(model: onnx.ModelProto) -> int:
+    """Conv and Gemm MACs per image from ONNX shape inference with the batch set to 1."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    m = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
+    shapes = {
+        vi.name: [
+            d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim
+        ]
+        for vi in (*m.graph.input, *m.graph.value_info, *m.graph.output)
+    }
+    shapes.update({t.name: list(t.dims) for t in m.graph.initializer})
+    total = 0
+    for node in m.graph.node:
+        if node.op_type not in ("Conv", "Gemm"):
+            continue
+        out, x, w = shapes[node.output[0]], shapes[node.input[0]], shapes[node.input[1]]
+        assert None not in out and None not in x, f"{node.op_type} shape unknown after inference"
+        total += int(np.prod(out)) * (int(np.prod(w[1:])) if node.op_type == "Conv" else x[-1])
+    return total
+
+
+@pytest.mark.parametrize("name", ONNX_NAMES)
+def test_macs_are_visible_to_shape_inference(name: str) -> None:
+    e = ENTRIES[name]
+    assert _macs_from_onnx(onnx.load(str(manifest.ROOT / e["file"]))) == e["macs"]
