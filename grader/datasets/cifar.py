@@ -26,11 +26,25 @@ _ALLOWED = {
     ("numpy", "dtype"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
+    # pickle protocol 5 (Python 3.8+'s highest): frombuffer + reshape; an object dtype is refused
+    # by frombuffer itself
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
 }
+
+
+def _latin1_encode(text: Any, encoding: str = "latin1") -> bytes:
+    """Protocol 2 has no bytes opcode: Python 3 pickles bytes as _codecs.encode(str, 'latin1').
+    Only that use is admitted (other codecs, e.g. zlib or base64, have no place in a batch)."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise DatasetError("unsafe_pickle", "the batch file uses _codecs.encode unexpectedly")
+    return text.encode("latin1")
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
         raise DatasetError(
