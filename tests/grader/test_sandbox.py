@@ -1,0 +1,221 @@
+"""The sandbox: memory and time limits, crashes, isolation (no labels, no dataset paths), providers."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+from grader_helpers import Weights, init, linear_model, make_model, raw, vi
+from onnx import TensorProto, helper
+
+import grader
+from grader import protocol, providers
+from grader.datasets import Dataset
+from grader.errors import RunFailed
+from grader.sandbox import GRACE_S, ChildProcess, SandboxPool, run_limits_header
+from grader.types import Limits
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def with_side_branch(weights: Weights, side: list[onnx.NodeProto], inits: list[Any]) -> bytes:
+    """logits + 0 * side(x): the side branch depends on the input, so it cannot be folded away."""
+    w, b = weights
+    nodes = [
+        helper.make_node("Gemm", ["x", "W", "B"], ["logits"]),
+        helper.make_node("ReduceMin", ["x"], ["xmin"], keepdims=0),
+        *side,  # reads "xmin", writes the scalar "side"
+        helper.make_node("Mul", ["side", "zero"], ["nothing"]),
+        helper.make_node("Add", ["logits", "nothing"], ["y"]),
+    ]
+    return raw(make_model(nodes, [vi("x", ["N", 784])], [vi("y", ["N", 10])],
+                          [init("W", w), init("B", b), init("zero", 0.0), *inits]))  # fmt: skip
+
+
+def expand_bomb(weights: Weights) -> bytes:
+    side = [
+        helper.make_node("Expand", ["xmin", "big_shape"], ["big"]),  # [2^30, 4] float: 16 GiB
+        helper.make_node("ReduceSum", ["big"], ["side"], keepdims=0),
+    ]
+    return with_side_branch(weights, side, [init("big_shape", [2**30, 4], np.int64)])
+
+
+def constant_of_shape_bomb(weights: Weights) -> bytes:
+    side = [
+        helper.make_node("Shape", ["xmin"], ["s0"]),  # () -> [], data-dependent enough
+        helper.make_node("Concat", ["s0", "n"], ["shape"], axis=0),
+        helper.make_node(
+            "ConstantOfShape",
+            ["shape"],
+            ["big"],
+            value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
+        ),  # fmt: skip
+        helper.make_node("ReduceSum", ["big"], ["bigsum"], keepdims=0),
+        helper.make_node("Add", ["bigsum", "xmin"], ["side"]),
+    ]
+    return with_side_branch(weights, side, [init("n", [2**31], np.int64)])
+
+
+def endless_loop(weights: Weights) -> bytes:
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+        ],  # fmt: skip
+        "body",
+        [vi("i", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL), vi("v_in", [])],
+        [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [])],
+        [init("one", 1.0)],
+    )
+    side = [helper.make_node("Loop", ["trip", "", "xmin"], ["side"], body=body)]
+    return with_side_branch(weights, side, [init("trip", 2**62, np.int64)])
+
+
+@pytest.mark.parametrize("bomb", [expand_bomb, constant_of_shape_bomb])
+def test_memory_bomb_fails_with_memory_limit_and_the_next_grade_works(
+    bomb: Any, trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    with pytest.raises(RunFailed) as info:
+        grader.grade(bomb(trained), "bomb.onnx", mnist_small, pool=pool)
+    assert info.value.code == "memory_limit"
+    assert "more memory than the limit" in info.value.message
+    good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    assert grader.grade(good, "m.onnx", mnist_small, pool=pool).accuracy > 0.85
+
+
+def test_endless_loop_stops_at_the_time_limit(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(RunFailed) as info:
+        grader.grade(
+            endless_loop(trained), "loop.onnx", mnist_small, limits=Limits(time_s=2), pool=pool
+        )
+    elapsed = time.monotonic() - t0
+    assert info.value.code == "time_limit"
+    assert "2 s limit" in info.value.message
+    assert elapsed < 2 + GRACE_S + 3
+
+
+def test_child_that_crashes_mid_run_is_reported_and_the_next_grade_works(
+    trained: Weights, mnist_small: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    monkeypatch.setenv("PODIUM_TEST_CRASH", "run")  # the child SIGSEGVs itself before running
+    crashing = SandboxPool(warm=False)
+    with pytest.raises(RunFailed) as info:
+        grader.grade(good, "m.onnx", mnist_small, pool=crashing)
+    assert info.value.code == "crashed" and "SIGSEGV" in info.value.message
+    monkeypatch.delenv("PODIUM_TEST_CRASH")
+    assert grader.grade(good, "m.onnx", mnist_small, pool=SandboxPool(warm=False)).accuracy > 0.85
+
+
+class _RecordingPool(SandboxPool):
+    def __init__(self) -> None:
+        super().__init__(warm=False)
+        self.children: list[ChildProcess] = []
+
+    def acquire(self) -> ChildProcess:
+        child = super().acquire()
+        self.children.append(child)
+        return child
+
+
+def test_child_killed_from_outside_mid_run_is_crashed(
+    trained: Weights, mnist_small: Dataset
+) -> None:
+    rec = _RecordingPool()
+
+    def killer() -> None:
+        while not rec.children:
+            time.sleep(0.05)
+        time.sleep(1.5)  # loaded and well into the endless run
+        os.kill(rec.children[0].pid, 9)
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    with pytest.raises(RunFailed) as info:
+        grader.grade(
+            endless_loop(trained), "loop.onnx", mnist_small, limits=Limits(time_s=30), pool=rec
+        )
+    t.join()
+    assert info.value.code == "crashed" and "SIGKILL" in info.value.message
+
+
+def test_labels_never_reach_the_child(
+    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    sent: list[tuple[dict, dict]] = []
+    real_send = protocol.send
+
+    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
+        sent.append((header, dict(arrays or {})))
+        real_send(stream, header, arrays)
+
+    monkeypatch.setattr(protocol, "send", recording_send)
+    w, b = trained
+    model = raw(
+        linear_model(w / 255.0, b, ["N", 784], layout="flat_hwc")
+    )  # triggers diagnosis runs
+    r = grader.grade(model, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
+    assert r.diagnosis is not None and len(sent) > 3
+    secrets = [mnist_small.labels, mnist_sample.labels]
+    needles = [s.astype(dt).tobytes() for s in secrets for dt in (np.uint8, np.int64, np.int32)]
+    for header, arrays in sent:
+        assert "label" not in str(header).lower()
+        for name, a in arrays.items():
+            assert "label" not in name
+            for s in secrets:
+                assert not (a.shape == s.shape and np.array_equal(a, s))
+            blob = np.ascontiguousarray(a).tobytes()
+            assert not any(n in blob for n in needles)
+
+
+def test_child_environment_holds_no_dataset_path_or_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = str(REPO / "data" / "mnist")
+    monkeypatch.setenv("PODIUM_DATA_DIR", data_dir)
+    monkeypatch.setenv("DATABASE_URL", "postgres://podium:hunter2@db/podium")
+    child = ChildProcess()
+    try:
+        child.wait_ready()
+        environ = Path(f"/proc/{child.pid}/environ").read_bytes().decode()
+        cwd = os.readlink(f"/proc/{child.pid}/cwd")
+    finally:
+        child.close()
+    assert data_dir not in environ and "hunter2" not in environ
+    keys = {entry.split("=", 1)[0] for entry in environ.split("\0") if entry}
+    assert keys <= {"PATH", "LANG", "LC_ALL", "HOME", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
+                    "PODIUM_TEST_CRASH", "PYTHONPATH", "OMP_NUM_THREADS", "LC_CTYPE"}  # fmt: skip
+    assert "podium-sandbox-" in cwd
+
+
+@pytest.mark.skipif(providers.cuda_status()[0], reason="a usable GPU is present")
+def test_cuda_probe_says_one_line_and_falls_back_to_cpu(
+    trained: Weights, mnist_small: Dataset, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(providers, "_said", False)
+    assert providers.choose_providers(None) == ["CPUExecutionProvider"]
+    assert providers.choose_providers(None) == ["CPUExecutionProvider"]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "CUDA unavailable" in lines[0] and "CPUExecutionProvider" in lines[0]
+    child = ChildProcess()
+    try:
+        child.request({"op": "load", **run_limits_header(Limits())},
+                      {"model": np.frombuffer(raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), np.uint8)},
+                      time_s=30)  # fmt: skip
+        time.sleep(0.2)  # let the stderr reader catch up
+        stderr = list(child.stderr_lines)
+    finally:
+        child.close()
+    assert len(stderr) == 1 and "CUDA unavailable" in stderr[0], stderr
+    r = grader.grade(raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), "m.onnx",
+                     mnist_small, pool=SandboxPool(warm=False))  # fmt: skip
+    assert r.provider == "CPUExecutionProvider"
