@@ -148,19 +148,24 @@ class PostgresServer:
         if not bindirs:
             raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
         self.bin = bindirs[-1]
-        self.dir = workdir / "pgdata"
         self.port = free_port()
-        self.user = "postgres" if os.geteuid() == 0 else None
+        self.user = "postgres" if os.geteuid() == 0 else None  # initdb refuses to run as root
         self.proc: Proc | None = None
-        self.dir.mkdir(parents=True)
+        # Its own directory under /tmp: the server user must reach it (pytest's tmp is 0700).
+        self.home = Path(tempfile.mkdtemp(prefix="podium-pg-"))
+        self.dir = self.home / "pgdata"
+        self.dir.mkdir()
         if self.user:
-            shutil.chown(workdir, self.user)
+            shutil.chown(self.home, self.user)
             shutil.chown(self.dir, self.user)
         cmd = [str(self.bin / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust",
                "--no-sync", "-E", "UTF8"]  # fmt: skip
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode:
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
 
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
@@ -168,7 +173,7 @@ class PostgresServer:
     def start(self) -> None:
         cmd = [str(self.bin / "postgres"), "-D", str(self.dir), "-p", str(self.port),
                "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]  # fmt: skip
-        self.proc = Proc("postgres", cmd, env=dict(os.environ), log=self.dir.parent / "pg.log",
+        self.proc = Proc("postgres", cmd, env=dict(os.environ), log=self.home / "pg.log",
                          user=self.user)  # fmt: skip
         wait_for(lambda: _pg_ready(self.url("postgres")), 60, "postgres to accept connections")
 
@@ -181,6 +186,10 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill9()
             self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def _port_open(port: int) -> bool:

@@ -4,6 +4,7 @@ a message delivered twice at once, a full disk while an upload is written."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -84,3 +85,50 @@ def test_broker_down_uploads_are_kept_and_graded_when_it_returns(make_stack, rel
         assert r["log"].count("started on") == 1
     assert worker.alive()
     assert "Internal Server Error" not in stack.procs[0].text()
+
+
+def test_database_restarted_during_grading_retries_without_half_results(make_stack, rel_data,
+                                                                         tmp_path):  # fmt: skip
+    """A private PostgreSQL restarts while a worker grades: that attempt cannot write anything;
+    the submission is graded again and its result is written once, whole."""
+    try:
+        pg = load.PostgresServer(tmp_path / "pg")
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"no private PostgreSQL: {e}")
+    pg.start()
+    try:
+        stack = make_stack(database=pg.url("podium"))
+        tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+        stack.start_web(workers=1, threads=2)
+        worker = stack.start_worker("w1", "cpu")
+        sid = submit(stack, tokens, rel_data["slow"])
+        wait_running(stack, sid, attempt=1)
+        pg.stop()  # fast shutdown: every connection is cut
+        time.sleep(1.0)
+        pg.start()
+        # The task should notice the lost connection and retry by itself, promptly.
+        try:
+            r = wait_status(stack, sid, ("scored", "failed"), timeout=30)
+            retried_itself = True
+        except TimeoutError:
+            retried_itself = False
+            # Today the interrupted attempt's writes all fail (its progress update, then its
+            # internal_error write) and the row stays running with nothing written...
+            r = row(stack, sid)
+            assert r["status"] == "running" and r["attempts"] == 1, r
+            assert r["public_score"] is None and r["result"] is None and r["progress"] < 1
+            assert "OperationalError" in worker.text()
+            # ...until the sweeper (time_limit_s + CELERY_TASK_TIME_LIMIT later) queues it again.
+            assert sweep(stack) == {"requeued": 0, "retried": 1, "failed": 0}
+        r = wait_status(stack, sid, ("scored", "failed"), timeout=90)
+        assert r["status"] == "scored", r
+        assert r["result"] and r["public_score"] is not None and r["private_score"] is not None
+        assert r["log"].count("scored on") == 1
+        assert worker.alive()
+    finally:
+        pg.remove()
+    if not retried_itself:
+        pytest.xfail(
+            "BUG: a database error mid-attempt is not retried by the task; the row stays "
+            "'running' until the sweeper, ~17 min later with default settings"
+        )
