@@ -333,12 +333,13 @@ class Stack:
             proc.wait_log("ready.")
         return proc
 
-    def start_web(self, *, workers: int = 2, threads: int = 8) -> Proc:
+    def start_web(self, *, workers: int = 2, threads: int = 8,
+                  env: dict[str, str] | None = None) -> Proc:  # fmt: skip
         port = free_port()
         cmd = [PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-k", "gthread",
                "--workers", str(workers), "--threads", str(threads), "--timeout", "120",
                "--graceful-timeout", "5", "--log-level", "warning"]  # fmt: skip
-        proc = Proc("web", cmd, env=self.env, log=self.workdir / "web.log")
+        proc = Proc("web", cmd, env=dict(self.env, **(env or {})), log=self.workdir / "web.log")
         self.procs.append(proc)
         self.web_url = f"http://127.0.0.1:{port}"
 

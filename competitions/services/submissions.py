@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import re
@@ -17,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from competitions.errors import NotAllowed, Refused
+from competitions.errors import NotAllowed, Refused, ServiceError
 from competitions.models import Competition, RefusedUpload, Submission, Team
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.teams import team_for_user
@@ -140,7 +141,7 @@ def submission_create(
         note=note.strip()[:300],
         created_at=now,
     )
-    sub.file.save(name, ContentFile(data), save=False)
+    _store_upload(sub, name, data)
     try:
         with transaction.atomic():
             if not is_baseline:
@@ -154,6 +155,40 @@ def submission_create(
         sub.file.delete(save=False)
         raise
     return sub
+
+
+class StorageUnavailable(ServiceError):
+    """Our storage could not keep the file (disk full, I/O error): nothing was recorded."""
+
+    status = 503
+
+
+def _store_upload(sub: Submission, name: str, data: bytes) -> None:
+    """Write the upload under its UUID name; on a storage error remove any partial file and
+    tell the student clearly (no row exists yet, no quota is used)."""
+    storage = sub.file.storage
+    target = sub.file.field.generate_filename(sub, name)
+    try:
+        sub.file.name = storage.save(
+            target, ContentFile(data), max_length=sub.file.field.max_length
+        )
+    except OSError as e:
+        logger.error("could not store upload %s (%s)", target, e)
+        try:
+            storage.delete(target)
+        except OSError:
+            pass
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageUnavailable(
+                "storage_full",
+                "The server has no space left to store your file. Nothing was recorded and no "
+                "submission was used; please try again later.",
+            ) from e
+        raise StorageUnavailable(
+            "storage_error",
+            "The server could not store your file. Nothing was recorded and no submission was "
+            "used; please try again later.",
+        ) from e
 
 
 def submission_send_task(*, submission_id: str, queue: str) -> None:

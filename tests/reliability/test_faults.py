@@ -132,3 +132,34 @@ def test_database_restarted_during_grading_retries_without_half_results(make_sta
             "BUG: a database error mid-attempt is not retried by the task; the row stays "
             "'running' until the sweeper, ~17 min later with default settings"
         )
+
+
+def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
+    """The web worker's upload storage is a 256 KiB tmpfs and the model is about 1 MB: the
+    student gets a clear error, no row is created, no partial file is left behind."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)  # fmt: skip
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        stack = make_stack()
+        tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+        stack.start_web(workers=1, threads=2, env={"PODIUM_PRIVATE_ROOT": str(mnt)})
+        big = load.slow_model(10, pad_mb=1.0)
+        status, body = load.api_submit(stack.web_url, tokens["student000"], "digits", big)
+        assert status == 503, (status, body)
+        assert body["code"] == "storage_full" and "space" in body["message"], body
+        assert stack.sql("SELECT COUNT(*) FROM competitions_submission")[0][0] == 0
+        assert stack.sql("SELECT COUNT(*) FROM competitions_refusedupload")[0][0] == 0
+        leftovers = [p for p in mnt.rglob("*") if p.is_file()]
+        assert leftovers == [], leftovers
+        # A small upload still fits: the failure was the disk, not a broken web worker.
+        status, body = load.api_submit(stack.web_url, tokens["student000"], "digits",
+                                       rel_data["good"])  # fmt: skip
+        assert status == 201, (status, body)
+    finally:
+        for proc in stack.procs if "stack" in locals() else []:
+            proc.stop()
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
