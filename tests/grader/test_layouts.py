@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from grader_helpers import Weights, linear_model, raw
+from onnx import TensorProto, helper
 
 import grader
 from grader.datasets import Dataset
@@ -151,3 +152,31 @@ def test_cifar_predictions_identical_in_every_layout(
         )
     for p in preds[1:]:
         np.testing.assert_array_equal(p, preds[0])
+
+
+def test_uint8_input_gets_raw_pixels_without_preprocessing(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool, reference_predictions: np.ndarray
+) -> None:
+    w, b = trained
+    model = linear_model(w / 255.0, b, ["N", 784], layout="flat_hwc", input_dtype=TensorProto.UINT8)
+    cast = helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT)
+    for node in model.graph.node:  # the graph reads the cast, not the uint8 input
+        node.input[:] = ["xf" if i == "x" else i for i in node.input]
+    model.graph.node.insert(0, cast)
+    r = grader.grade(raw(model), "u8.onnx", mnist_small, preprocess="mnist", pool=pool)
+    assert any("uint8: raw pixels fed" in n for n in r.adaptation)
+    assert np.mean(r.predictions == reference_predictions) > 0.995
+
+
+@pytest.mark.parametrize("dtype", [TensorProto.DOUBLE, TensorProto.FLOAT16])
+def test_float64_and_float16_inputs_are_converted(
+    dtype: int, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    reference_predictions: np.ndarray,
+) -> None:  # fmt: skip
+    model = linear_model(*trained, ["N", 784], layout="flat_hwc", input_dtype=dtype)
+    cast = helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT)
+    for node in model.graph.node:
+        node.input[:] = ["xf" if i == "x" else i for i in node.input]
+    model.graph.node.insert(0, cast)
+    r = grader.grade(raw(model), "m.onnx", mnist_small, pool=pool)
+    assert np.mean(r.predictions == reference_predictions) > 0.995

@@ -146,6 +146,26 @@ def test_child_killed_from_outside_mid_run_is_crashed(
         )
     t.join()
     assert info.value.code == "crashed" and "SIGKILL" in info.value.message
+    good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    assert grader.grade(good, "m.onnx", mnist_small, pool=rec).accuracy > 0.85
+    assert rec.children[-1].pid != rec.children[0].pid
+
+
+def test_reused_child_still_enforces_the_memory_limit_and_is_replaced_after_it(
+    trained: Weights, mnist_small: Dataset
+) -> None:
+    rec = _RecordingPool()
+    good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    try:
+        grader.grade(good, "m.onnx", mnist_small, pool=rec)
+        with pytest.raises(RunFailed) as info:
+            grader.grade(expand_bomb(trained), "bomb.onnx", mnist_small, pool=rec)
+        assert info.value.code == "memory_limit"
+        assert rec.children[1] is rec.children[0]  # the clean child was reused for the bomb
+        grader.grade(good, "m.onnx", mnist_small, pool=rec)
+        assert rec.children[2].pid != rec.children[0].pid  # and replaced after it
+    finally:
+        rec.close()
 
 
 def test_labels_never_reach_the_child(
