@@ -163,3 +163,72 @@ def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
         for proc in stack.procs if "stack" in locals() else []:
             proc.stop()
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+CLAIM_RACE = """
+import threading
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from competitions.models import Competition
+from competitions.services.grading import submission_claim
+from competitions.services.submissions import submission_create
+from competitions.tasks import grade_submission
+from django.contrib.auth import get_user_model
+
+user = get_user_model().objects.get(username="student000")
+comp = Competition.objects.get(slug="digits")
+data = open(params["model"], "rb").read()
+if params["mode"] == "threads":
+    # The claim itself, raced by 8 threads (8 connections) released together.
+    comp.queue = "nowhere"  # no worker listens: only the threads claim it
+    comp.save()
+    sub = submission_create(user=user, competition=comp, upload=SimpleUploadedFile("m.onnx", data))
+    barrier, got = threading.Barrier(8), []
+    def claim():
+        barrier.wait()
+        try:
+            got.append(submission_claim(submission_id=sub.pk))
+        finally:
+            connection.close()
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    result = got
+else:
+    # One upload, then the same message three more times at once, to two idle workers.
+    comp.queue = "cpu"
+    comp.save()
+    sub = submission_create(user=user, competition=comp, upload=SimpleUploadedFile("m.onnx", data))
+    for _ in range(3):
+        grade_submission.apply_async(args=[str(sub.pk)], queue="cpu")
+    result = str(sub.pk)
+"""
+
+
+def test_same_task_delivered_twice_at_once_gives_one_result(make_stack, rel_data, tmp_path):
+    stack = make_stack()
+    load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    model = tmp_path / "m.onnx"
+    model.write_bytes(rel_data["good"])
+    got = stack.django(CLAIM_RACE, model=str(model), mode="threads")
+    assert sorted(got, key=str) == [1] + [None] * 7, got  # exactly one claim changed the row
+
+    workers = [stack.start_worker(f"w{i}", "cpu", wait=False) for i in (1, 2)]
+    for w in workers:
+        w.wait_log("ready.")
+    sid = stack.django(CLAIM_RACE, model=str(model), mode="messages")
+    r = wait_status(stack, sid, ("scored", "failed"))
+    assert r["status"] == "scored" and r["attempts"] == 1, r
+    assert r["log"].count("started on") == 1 and r["log"].count("scored on") == 1
+
+    def outcomes() -> list[str]:
+        text = "".join(w.text() for w in workers)
+        return [o for o in ("'scored'", "'skipped'") for _ in range(text.count(o))]
+
+    try:
+        load.wait_for(lambda: len(outcomes()) == 4, 60, "all four deliveries to be handled")
+    except TimeoutError:
+        print(workers[0].text()[-2500:], workers[1].text()[-2500:])
+        raise
+    assert sorted(outcomes()) == ["'scored'"] + ["'skipped'"] * 3
+    assert all(w.text().count("succeeded in") for w in workers), "both workers took a message"
