@@ -105,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--export-only", action="store_true", help="re-export the checkpoint's best weights"
     )
+    ap.add_argument(
+        "--extend",
+        type=int,
+        metavar="N",
+        help="after the recipe's epochs, train N more with a cosine decay from --extend-lr",
+    )
+    ap.add_argument("--extend-lr", type=float, help="default: the recipe's peak lr / 5")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -114,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         r["epochs"] = args.epochs
     if args.lr:
         r["lr"] = args.lr
+    base = dict(r)
+    if args.extend:
+        r["extension"] = {"epochs": args.extend, "lr": args.extend_lr or r["lr"] / 5,
+                          "schedule": "cosine", "momentum": 0.9}  # fmt: skip
+    total_epochs = r["epochs"] + (args.extend or 0)
 
     x_all, y_all, _ = load_split(args.data, "train")
     x_test, y_test, test_sha = load_split(args.data, "test")
@@ -139,15 +151,36 @@ def main(argv: list[str] | None = None) -> int:
     ck = ck_dir / "last.pt"
     if args.export_only and not ck.exists():
         raise SystemExit(f"{ck}: no checkpoint to export")
-    if (args.resume or args.export_only) and ck.exists():
+    if args.extend and not ck.exists():
+        raise SystemExit(f"{ck}: --extend continues a finished run; none saved")
+    if (args.resume or args.export_only or args.extend) and ck.exists():
         saved = torch.load(ck, weights_only=False)
-        if saved["recipe"] != r:
+        starting_extension = args.extend and "extension" not in saved["recipe"]
+        if args.export_only:
+            r = saved["recipe"]
+        elif saved["recipe"] != (base if starting_extension else r):
             raise SystemExit(f"{ck}: saved with a different recipe {saved['recipe']}; not resuming")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
-        sched.load_state_dict(saved["sched"])
         gen.set_state(saved["gen"])
         state = saved["state"]
+        if "extension" in r:
+            ext = r["extension"]
+            if starting_extension:
+                if state["epoch"] < r["epochs"]:
+                    raise SystemExit(f"{ck}: the base run is not finished; use --resume first")
+                for g in opt.param_groups:
+                    g["lr"] = g["initial_lr"] = ext["lr"]
+                    if "momentum" in g:
+                        g["momentum"] = ext["momentum"]
+                state["bad_epochs"] = 0
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                opt, T_max=ext["epochs"] * steps_per_epoch
+            )
+            if not starting_extension:
+                sched.load_state_dict(saved["sched"])
+        else:
+            sched.load_state_dict(saved["sched"])
         log(f"resumed {spec.name} after epoch {state['epoch']}")
     log(
         f"{spec.name}: train {len(x_tr)} val {len(x_va)} test {len(x_test)}; recipe {json.dumps(r)}"
@@ -158,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         rng.permutation(len(x_tr))
     while (
         not args.export_only
-        and state["epoch"] < r["epochs"]
+        and state["epoch"] < total_epochs
         and state["bad_epochs"] < r["patience"]
     ):
         t0 = time.time()
@@ -194,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             state["best_model"] = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             state["bad_epochs"] += 1
-        log(f"{spec.name} epoch {state['epoch']}/{r['epochs']} loss {tot_loss / seen:.4f} "
+        log(f"{spec.name} epoch {state['epoch']}/{total_epochs} loss {tot_loss / seen:.4f} "
             f"acc {tot_ok / seen:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f} "
             f"lr {lr:.5f} {dt:.0f}s (best {state['best_acc']:.4f} @ {state['best_epoch']})")  # fmt: skip
         ck_dir.mkdir(parents=True, exist_ok=True)
@@ -258,7 +291,9 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
                 "patience",
                 "val_fraction",
                 "seed",
+                "extension",
             )
+            if k in r
         },  # fmt: skip
         "epochs": state["epoch"],
         "best_epoch": state["best_epoch"],
