@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench bench-grader bench-leaderboard train-env clean
+.PHONY: install test lint typecheck pytest demo bench bench-grader bench-leaderboard bench-pipeline bench-load train-env clean
 PORT ?= 8000
 
 $(STAMP): pyproject.toml
@@ -32,11 +32,7 @@ test: lint typecheck pytest
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Podium is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web and worker)"
-	@trap 'kill 0' INT TERM; \
-	  $(BIN)/celery -A config worker -B -Q cpu,gpu --concurrency 1 --loglevel INFO & \
-	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload & \
-	  wait
+	$(BIN)/python manage.py rundemo 127.0.0.1:$(PORT)
 
 bench-grader: install
 	$(BIN)/python -m bench.grader
@@ -44,7 +40,13 @@ bench-grader: install
 bench-leaderboard: install
 	$(BIN)/python -m bench.leaderboard
 
-bench: bench-grader bench-leaderboard
+bench-pipeline: install
+	$(BIN)/python -m bench.pipeline
+
+bench-load: install
+	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
+
+bench: bench-grader bench-leaderboard bench-pipeline bench-load
 
 # Training environment (Python 3.11: the local CPU torch wheel is cp311). Optional.
 train-env:
