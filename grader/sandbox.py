@@ -1,8 +1,9 @@
 """Running models in a sandboxed child process, with a warm spare to keep the fixed cost low.
 
-Each submission gets a fresh child (isolation: nothing one model does can affect the next). To
-avoid paying Python + onnxruntime start-up (0.13-0.16 s) per submission, the pool keeps one spare
-child that has already imported onnxruntime; taking it starts the next spare in the background.
+A child that graded a submission cleanly is reused for the next one, with a fresh session and the
+memory limit set anew, so the fixed cost per submission is a session creation rather than a Python
+and onnxruntime start-up (0.13-0.16 s). After any failure, time-out or crash, or 20 uses, the child
+is replaced by a spare that has already imported onnxruntime.
 The child gets a clean environment (no dataset paths, no secrets) and an empty working directory.
 Limits: RLIMIT_AS set by the child once onnxruntime is loaded; wall time enforced twice, by
 RunOptions.terminate inside the child and by a kill from here after a grace period.
