@@ -1,5 +1,7 @@
 # Podium — `make demo` brings the site up; `make test` runs every check.
-PY312 ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)
+# The first interpreter that actually runs and is >= 3.12 (pyenv shims exist for inactive versions).
+PY312 ?= $(shell for p in python3.12 python3.13 /root/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
+  $$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 PY311 ?= $(shell ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,6 +11,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 $(STAMP): pyproject.toml
+	@test -n "$(PY312)" || { echo "Python 3.12 or newer is needed (Django 6)"; exit 1; }
 	test -x $(BIN)/python || $(PY312) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
