@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -33,6 +33,24 @@ from grader.types import GradeResult, Limits
 
 logger = logging.getLogger(__name__)
 S = Submission.Status
+
+
+class AttemptLost(Exception):
+    """The database went away during an attempt: nothing was written; the task retries."""
+
+    def __init__(self, attempt: int | None) -> None:
+        super().__init__(f"database unavailable during attempt {attempt}")
+        self.attempt = attempt
+
+
+def submission_requeue_lost(*, submission_id: uuid.UUID | str, attempt: int) -> bool:
+    """Put an attempt that lost its database back in the queue (only if it is still that one)."""
+    line = _log(f"attempt {attempt} lost its database connection; retrying")
+    return bool(
+        _running(submission_id, attempt).update(
+            status=S.QUEUED, enqueued_at=timezone.now(), log=Concat(F("log"), Value(line))
+        )
+    )
 
 
 def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
@@ -85,10 +103,20 @@ def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, count
 
 def submission_grade(*, submission_id: uuid.UUID | str) -> str:
     """Grade one submission; returns what happened (for logs and tests)."""
-    attempt = submission_claim(submission_id=submission_id)
+    try:
+        attempt = submission_claim(submission_id=submission_id)
+    except (OperationalError, InterfaceError) as e:
+        raise AttemptLost(None) from e
     if attempt is None:
         logger.info("submission %s is not queued: skipped (duplicate delivery?)", submission_id)
         return "skipped"
+    try:
+        return _grade_claimed(submission_id, attempt)
+    except (OperationalError, InterfaceError) as e:  # the database, not the model: retry
+        raise AttemptLost(attempt) from e
+
+
+def _grade_claimed(submission_id: uuid.UUID | str, attempt: int) -> str:
     sub = Submission.objects.select_related("competition__dataset").get(pk=submission_id)
     competition = sub.competition
     log = _log(f"attempt {attempt} started on {socket.gethostname()}")
@@ -118,6 +146,8 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
             limits=limits,
             progress=progress,
         )
+    except (OperationalError, InterfaceError):
+        raise  # not the student's fault nor ours: the attempt is retried (submission_grade)
     except GraderError as e:
         log += _log(f"{e.kind}: {e.code}: {e.message}")
         _fail(sub.pk, attempt, code=e.code, message=e.message, log=log, counts=True)
@@ -136,8 +166,14 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
     )
     metric = competition.metric
     log += _log(f"scored on {result.n_images} images with {result.provider}")
+    written = _write_result(sub.pk, attempt, public, private, metric, result, log)
+    return "scored" if written else "stale"
+
+
+def _write_result(sub_pk: Any, attempt: int, public: dict[str, Any], private: dict[str, Any],
+                  metric: str, result: GradeResult, log: str) -> int:  # fmt: skip
     with transaction.atomic():
-        written = _running(sub.pk, attempt).update(
+        return _running(sub_pk, attempt).update(
             status=S.SCORED,
             progress=1.0,
             finished_at=timezone.now(),
@@ -154,7 +190,6 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
             error_message="",
             log=Concat(F("log"), Value(log)),
         )
-    return "scored" if written else "stale"
 
 
 def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:

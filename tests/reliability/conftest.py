@@ -48,8 +48,3 @@ def make_stack(tmp_path):
     yield make
     for stack in stacks:
         stack.close()
-
-
-def competition(slug: str = "digits", **kw) -> dict:
-    return {"slug": slug, "title": slug.title(), "queue": "cpu", "daily_limit": 50,
-            "total_limit": 100, "time_limit_s": 60, **kw}  # fmt: skip

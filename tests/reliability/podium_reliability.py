@@ -55,3 +55,8 @@ def submit(stack: load.Stack, tokens: dict[str, str], data: bytes, user: str = "
     status, body = load.api_submit(stack.web_url, tokens[user], slug, data)
     assert status == 201, (status, body)
     return str(body["id"])
+
+
+def competition(slug: str = "digits", **kw) -> dict:
+    return {"slug": slug, "title": slug.title(), "queue": "cpu", "daily_limit": 50,
+            "total_limit": 100, "time_limit_s": 60, **kw}  # fmt: skip
