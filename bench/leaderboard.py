@@ -61,6 +61,12 @@ def _populate(slug: str, participants: int, per_participant: int) -> Any:
                                    private_score=score, params=rng.randint(1000, 10**6), macs=10**6,
                                    file_bytes=1000, created_at=now - dt.timedelta(minutes=k)))  # fmt: skip
     Submission.objects.bulk_create(subs, batch_size=2000)
+    from competitions.services.standings import standings_rebuild
+
+    t0 = time.perf_counter()
+    standings_rebuild(competition=comp)  # bulk_create bypasses the services that keep it
+    print(f"{slug}: standings rebuilt from {len(subs)} submissions in "
+          f"{(time.perf_counter() - t0) * 1000:.0f} ms")  # fmt: skip
     return comp
 
 
@@ -123,6 +129,21 @@ def main() -> None:
         tb, qb = _measure(fmt.format(big.slug), token)
         ts, qs = _measure(fmt.format(small.slug), token)
         print(f"{what:<34}{tb:>15.1f}{qb:>9}{ts:>13.1f}{qs:>9}{tb / ts:>7.2f}")
+    # The write side: what a worker adds to each result it writes (one entrant's row).
+    from competitions.models import Submission
+    from competitions.services.standings import standing_refresh_for
+
+    costs = []
+    for comp in (big, small):
+        subs = list(Submission.objects.filter(competition=comp)[:REPEATS])
+        t = []
+        for sub in subs:
+            t0 = time.perf_counter()
+            standing_refresh_for(submission=sub)
+            t.append(time.perf_counter() - t0)
+        costs.append(statistics.median(t) * 1000)
+    print(f"{'standing refresh (per result)':<34}{costs[0]:>15.1f}{'':>9}{costs[1]:>13.1f}"
+          f"{'':>9}{costs[0] / costs[1]:>7.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

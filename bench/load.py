@@ -716,7 +716,9 @@ def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: fl
         comp_ids = dict(stack.sql("SELECT slug, id FROM competitions_competition"))
         for c in comps:
             board = api_get(
-                stack.web_url, tokens["teacher"], f"/competitions/{c['slug']}/leaderboard"
+                stack.web_url,
+                tokens["teacher"],
+                f"/competitions/{c['slug']}/leaderboard?limit=1000",
             )
             got = [(r["name"], round(r["score"], 9)) for r in board["rows"]]
             want = leaderboard_recomputed(rows, comp_ids[c["slug"]])

@@ -1,7 +1,13 @@
 from django.contrib import admin
 
 from competitions import models
+from competitions.services.standings import standings_rebuild
 from competitions.services.submissions import competition_close, submission_rescore
+
+
+def _rebuild(competition_ids: set[int]) -> None:
+    for competition in models.Competition.objects.filter(pk__in=competition_ids):
+        standings_rebuild(competition=competition)
 
 
 @admin.register(models.Course)
@@ -47,13 +53,43 @@ class SubmissionAdmin(admin.ModelAdmin):
                        "private_scores", "log")  # fmt: skip
     actions = ["rescore"]
 
+    # Edits here bypass the services: keep the leaderboard's standings table in step.
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        standings_rebuild(competition=obj.competition)
+
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        competition_id = obj.competition_id
+        super().delete_model(request, obj)
+        _rebuild({competition_id})
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        ids = set(queryset.values_list("competition_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _rebuild(ids)
+
     @admin.action(description="Rescore")
     def rescore(self, request, queryset):  # type: ignore[no-untyped-def]
         for sub in queryset.select_related("competition"):
             submission_rescore(submission=sub)
 
 
-admin.site.register(models.Team)
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "competition", "created_at")
+
+    # A deleted team's submissions become their authors' own: rebuild the standings.
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        competition_id = obj.competition_id
+        super().delete_model(request, obj)
+        _rebuild({competition_id})
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        ids = set(queryset.values_list("competition_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _rebuild(ids)
+
+
 admin.site.register(models.RefusedUpload)
 
 

@@ -110,6 +110,9 @@ class RowOut(Schema):
 class LeaderboardOut(Schema):
     competition: str
     split: str
+    total: int
+    offset: int
+    limit: int
     rows: list[RowOut]
 
 
@@ -197,12 +200,17 @@ def get_submission(request: HttpRequest, submission_id: str) -> Any:
 
 
 @api.get("/competitions/{slug}/leaderboard", response={200: LeaderboardOut, 404: Error})
-def get_leaderboard(request: HttpRequest, slug: str) -> Any:
+def get_leaderboard(request: HttpRequest, slug: str, offset: int = 0, limit: int = 100) -> Any:
+    """Ranked rows `offset` to `offset + limit` (limit at most 1000) of `total`."""
     competition = access.competition_get_visible(user=request.user, slug=slug)
     private = competition.is_finished()
     rows = leaderboard_get(competition=competition, private=private)
+    offset, limit = max(offset, 0), min(max(limit, 1), 1000)
     return {
         "competition": slug,
         "split": "private" if private else "public",
-        "rows": [r.to_dict() for r in rows],
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "rows": [r.to_dict() for r in rows[offset : offset + limit]],
     }

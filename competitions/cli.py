@@ -176,9 +176,16 @@ def cmd_competitions(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     headers = {"Authorization": f"Bearer {_token()}"}
     url = f"{_server(args)}/api/competitions/{args.competition}/leaderboard"
-    board = _check(requests.get(url, headers=headers, timeout=30))
+    board = _check(requests.get(url, headers=headers, params={"limit": 1000}, timeout=30))
+    rows = board["rows"]
+    while len(rows) < board["total"]:  # the API pages at most 1000 rows at a time
+        more = _check(requests.get(url, headers=headers, timeout=30,
+                                   params={"limit": 1000, "offset": len(rows)}))  # fmt: skip
+        if not more["rows"]:
+            break
+        rows += more["rows"]
     print(f"{args.competition} ({board['split']} split)")
-    for r in board["rows"]:
+    for r in rows:
         tag = " [baseline]" if r["is_baseline"] else ""
         print(f"{r['rank']:>3}  {r['score']:.4f}  {r['params'] or '':>9}  {r['name']}{tag}")
     return 0

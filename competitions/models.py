@@ -252,3 +252,33 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class Standing(models.Model):
+    """One leaderboard row per entrant (baseline, team or student alone), kept current by
+    competitions.services.standings in the same transaction as every write that changes it, so
+    reading a leaderboard costs the number of entrants, not of submissions. Derived data: the
+    window query in competitions.selectors.leaderboard recomputes it (`rebuild_standings`)."""
+
+    competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="+")
+    entrant = models.CharField(max_length=48, help_text="b:<submission> | t:<team> | u:<user>")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=150)
+    is_baseline = models.BooleanField(default=False)
+    public_score = models.FloatField()
+    private_score = models.FloatField(null=True)
+    params = models.BigIntegerField(null=True)
+    macs = models.BigIntegerField(null=True)
+    file_bytes = models.BigIntegerField(default=0)
+    entries = models.PositiveIntegerField()
+    last_submission = models.DateTimeField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["competition", "entrant"], name="one_standing_per_entrant"
+            )
+        ]

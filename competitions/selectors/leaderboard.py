@@ -1,4 +1,5 @@
-"""The leaderboard: one row per entrant chosen in SQL (window functions), a bounded query count.
+"""The leaderboard: one row per entrant, chosen in SQL (window functions) when a submission
+changes and kept in the standings table, so that reading it costs the number of entrants.
 
 One row per team (or student alone) using the entry they chose, else their best public score;
 baselines are rows of their own. Public split while the competition runs, private after close.
@@ -18,6 +19,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Q,
     UUIDField,
     Value,
     When,
@@ -25,7 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
-from competitions.models import Competition, Submission, TeamMembership
+from competitions.models import Competition, Standing, Submission, TeamMembership
 
 _FIELDS = (
     "id", "user_id", "user__username", "team_id", "team__name", "is_baseline", "label",
@@ -91,35 +93,108 @@ def _entries() -> dict[str, Any]:
     }
 
 
+def entrant_rows(*, competition_id: int, where: Q | None = None) -> Any:
+    """Each entrant's chosen submission (window functions over the visible submissions), as
+    dicts with `scored`, `entries` and `last`; `where` narrows it to one entrant."""
+    qs = Submission.objects.filter(competition_id=competition_id, hidden=False, disqualified=False)
+    if where is not None:
+        qs = qs.filter(where)
+    return qs.annotate(**_entries()).filter(pick=1).values(*_FIELDS, "scored", "entries", "last")
+
+
+def entrant_name(row: dict[str, Any]) -> str:
+    if row["is_baseline"]:
+        return row["label"] or "baseline"
+    return row["team__name"] if row["team_id"] else row["user__username"]
+
+
+def _members(competition_id: int, team_ids: set[int]) -> dict[int, set[int]]:
+    members: dict[int, set[int]] = {}
+    if team_ids:
+        pairs = TeamMembership.objects.filter(
+            competition_id=competition_id, team_id__in=team_ids
+        ).values_list("team_id", "user_id")
+        for team_id, user_id in pairs:
+            members.setdefault(team_id, set()).add(user_id)
+    return members
+
+
+def _ranked(rows: list[Row]) -> list[Row]:
+    rows.sort(key=lambda r: (-r.score, r.submitted_at))
+    for i, row in enumerate(rows, start=1):
+        row.rank = i
+    _mark_pareto(rows)
+    return rows
+
+
 def leaderboard_get(*, competition: Competition, private: bool | None = None) -> list[Row]:
-    """Two queries whatever the number of submissions: the entrants' chosen rows (window
-    functions over this competition's visible submissions) and the team rosters."""
+    """The leaderboard from the standings table (one row per entrant, kept by
+    competitions.services.standings): two queries, whatever the number of submissions."""
     if private is None:
         private = competition.is_finished()
-    chosen_rows = (
-        Submission.objects.filter(competition=competition, hidden=False, disqualified=False)
-        .annotate(**_entries())
-        .filter(pick=1)
-        .values(*_FIELDS, "scored", "entries", "last")
+    standings = list(
+        Standing.objects.filter(competition=competition).values(
+            "submission_id",
+            "user_id",
+            "team_id",
+            "name",
+            "is_baseline",
+            "public_score",
+            "private_score",
+            "params",
+            "macs",
+            "file_bytes",
+            "entries",
+            "last_submission",
+            "submitted_at",
+        )  # fmt: skip
     )
-    members: dict[int, set[int]] = {}
-    for team_id, user_id in TeamMembership.objects.filter(competition=competition).values_list(
-        "team_id", "user_id"
-    ):
-        members.setdefault(team_id, set()).add(user_id)
+    members = _members(competition.pk, {s["team_id"] for s in standings if s["team_id"]})
     rows = []
-    for c in chosen_rows:
-        score = c["private_score"] if private else c["public_score"]
-        if not c["scored"] or score is None:
+    for s in standings:
+        score = s["private_score"] if private else s["public_score"]
+        if score is None:
             continue
-        if c["is_baseline"]:
-            name = c["label"] or "baseline"
-        else:
-            name = c["team__name"] if c["team_id"] else c["user__username"]
+        team_id = None if s["is_baseline"] else s["team_id"]
         rows.append(
             Row(
                 rank=0,
-                name=name,
+                name=s["name"],
+                score=score,
+                submission_id=str(s["submission_id"]),
+                params=s["params"],
+                macs=s["macs"],
+                file_bytes=s["file_bytes"],
+                entries=s["entries"],
+                last_submission=s["last_submission"],
+                submitted_at=s["submitted_at"],
+                is_baseline=s["is_baseline"],
+                is_team=team_id is not None,
+                user_ids=members.get(team_id or 0, set()) | {s["user_id"]},
+                team_id=s["team_id"],
+                public_score=s["public_score"],
+                private_score=s["private_score"] if private else None,
+            )  # fmt: skip
+        )
+    return _ranked(rows)
+
+
+def leaderboard_compute(*, competition: Competition, private: bool | None = None) -> list[Row]:
+    """The same leaderboard recomputed from the submissions themselves (the standings table's
+    definition; used to rebuild and check it)."""
+    if private is None:
+        private = competition.is_finished()
+    chosen = list(entrant_rows(competition_id=competition.pk))
+    members = _members(competition.pk, {c["team_id"] for c in chosen if c["team_id"]})
+    rows = []
+    for c in chosen:
+        score = c["private_score"] if private else c["public_score"]
+        if not c["scored"] or score is None:
+            continue
+        rows.append(
+            Row(
+                rank=0,
+                name=entrant_name(c),
                 score=score,
                 submission_id=str(c["id"]),
                 params=c["params"],
@@ -136,11 +211,7 @@ def leaderboard_get(*, competition: Competition, private: bool | None = None) ->
                 private_score=c["private_score"] if private else None,
             )
         )
-    rows.sort(key=lambda r: (-r.score, r.submitted_at))
-    for i, row in enumerate(rows, start=1):
-        row.rank = i
-    _mark_pareto(rows)
-    return rows
+    return _ranked(rows)
 
 
 def _mark_pareto(rows: list[Row]) -> None:
@@ -152,3 +223,44 @@ def _mark_pareto(rows: list[Row]) -> None:
         if row.score > best:
             row.pareto = True
             best = row.score
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    number: int
+    pages: int
+    total: int
+    mine: Row | None  # the viewer's own row, wherever it is
+    mine_page: int | None
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def leaderboard_page(
+    *, rows: list[Row], page: str | int | None, size: int, user_id: int | None
+) -> Page:
+    """One page of ranked rows (a bad or out-of-range page number gives the nearest page)."""
+    pages = max(1, -(-len(rows) // size))
+    try:
+        number = min(max(int(page or 1), 1), pages)
+    except (TypeError, ValueError):
+        number = 1
+    mine = next(
+        (r for r in rows if user_id is not None and user_id in r.user_ids and not r.is_baseline),
+        None,
+    )
+    return Page(
+        rows=rows[(number - 1) * size : number * size],
+        number=number,
+        pages=pages,
+        total=len(rows),
+        mine=mine,
+        mine_page=None if mine is None else (mine.rank - 1) // size + 1,
+    )

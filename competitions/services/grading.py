@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from competitions.datasets import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
+from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import preprocess_engine_args, submission_send_task
 from competitions.splits import split_indices
 from grader import grade
@@ -166,14 +167,14 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int) -> str:
     )
     metric = competition.metric
     log += _log(f"scored on {result.n_images} images with {result.provider}")
-    written = _write_result(sub.pk, attempt, public, private, metric, result, log)
+    written = _write_result(sub, attempt, public, private, metric, result, log)
     return "scored" if written else "stale"
 
 
-def _write_result(sub_pk: Any, attempt: int, public: dict[str, Any], private: dict[str, Any],
+def _write_result(sub: Submission, attempt: int, public: dict[str, Any], private: dict[str, Any],
                   metric: str, result: GradeResult, log: str) -> int:  # fmt: skip
     with transaction.atomic():
-        return _running(sub_pk, attempt).update(
+        written = _running(sub.pk, attempt).update(
             status=S.SCORED,
             progress=1.0,
             finished_at=timezone.now(),
@@ -190,6 +191,9 @@ def _write_result(sub_pk: Any, attempt: int, public: dict[str, Any], private: di
             error_message="",
             log=Concat(F("log"), Value(log)),
         )
+        if written:
+            standing_refresh_for(submission=sub)
+        return written
 
 
 def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:

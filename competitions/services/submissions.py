@@ -21,6 +21,7 @@ from django.utils import timezone
 from competitions.errors import NotAllowed, Refused, ServiceError
 from competitions.models import Competition, RefusedUpload, Submission, Team
 from competitions.selectors.quota import flood_check, quota_get
+from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
 from grader import check_upload
 from grader.errors import Rejected
@@ -150,6 +151,7 @@ def submission_create(
                 list(owner.select_for_update().filter(pk=(team or user).pk).values_list("pk"))
                 quota_get(competition=competition, user=user, team=team, now=now).check(now)
             sub.save()
+            standing_refresh_for(submission=sub)  # entries and last submission
             submission_enqueue(submission=sub)
     except BaseException:
         sub.file.delete(save=False)
@@ -227,6 +229,7 @@ def submission_rescore(*, submission: Submission) -> bool:
             )
         )
         if changed:
+            standing_refresh_for(submission=submission)
             submission_enqueue(submission=submission)
     return bool(changed)
 
@@ -254,6 +257,7 @@ def submission_choose_final(*, user: AbstractBaseUser, submission: Submission) -
     with transaction.atomic():
         entrant.filter(is_final=True).update(is_final=False)
         Submission.objects.filter(pk=submission.pk).update(is_final=True)
+        standing_refresh_for(submission=submission)
 
 
 def submission_set_flags(
@@ -265,7 +269,9 @@ def submission_set_flags(
     if disqualified is not None:
         fields["disqualified"] = disqualified
     if fields:
-        Submission.objects.filter(pk=submission.pk).update(**fields)
+        with transaction.atomic():
+            Submission.objects.filter(pk=submission.pk).update(**fields)
+            standing_refresh_for(submission=submission)
 
 
 def competition_close(*, competition: Competition) -> None:

@@ -1,4 +1,4 @@
-"""Leaderboard page and its plot data."""
+"""Leaderboard page (paginated) and its plot data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from competitions.selectors import access
-from competitions.selectors.leaderboard import leaderboard_get
+from competitions.selectors.leaderboard import leaderboard_get, leaderboard_page
+
+PAGE_SIZE = 100  # rendering is the page's main cost: 100 rows take a few ms
 
 
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
@@ -16,17 +18,21 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     private = finished or (instructor and request.GET.get("split") == "private")
     rows = leaderboard_get(competition=competition, private=private)
     me = request.user.pk if request.user.is_authenticated else None
+    page = leaderboard_page(rows=rows, page=request.GET.get("page"), size=PAGE_SIZE, user_id=me)
     points = [
         {"x": r.params, "y": r.score, "name": r.name, "pareto": r.pareto, "baseline": r.is_baseline}
         for r in rows
         if r.params
     ]
+    split = "&split=private" if private and not finished else ""
     return render(
         request,
         "competitions/leaderboard.html",
         {
             "competition": competition,
-            "rows": rows,
+            "rows": page.rows,
+            "page": page,
+            "split_query": split,
             "private": private,
             "finished": finished,
             "is_instructor": instructor,

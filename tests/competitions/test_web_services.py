@@ -17,10 +17,12 @@ from competitions.selectors.exports import grades_csv, standings_csv
 from competitions.selectors.leaderboard import leaderboard_get
 from competitions.services.courses import course_join, course_roster_import
 from competitions.services.grading import submission_claim
+from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import (
     filename_sanitize,
     submission_choose_final,
     submission_create,
+    submission_set_flags,
 )
 from competitions.services.teams import team_create, team_join, team_leave
 from competitions.splits import split_indices
@@ -146,6 +148,7 @@ def _scored(sub, public, private, params=100, created=None):
         status="scored", public_score=public, private_score=private, params=params,
         created_at=created or sub.created_at,
     )  # fmt: skip
+    standing_refresh_for(submission=sub)  # the update above bypasses the grading service
     sub.refresh_from_db()
     return sub
 
@@ -179,7 +182,7 @@ def test_leaderboard_rows_choice_ties_baselines_and_bounded_queries(
     assert rows[2].score == pytest.approx(0.70)
     with pytest.raises(NotAllowed):
         submission_choose_final(user=users["alice"], submission=b1)
-    Submission.objects.filter(pk=b1.pk).update(disqualified=True)
+    submission_set_flags(submission=b1, disqualified=True)
     assert "bob" not in [r.name for r in leaderboard_get(competition=competition)]
 
     # Query count does not grow with the number of submissions.

@@ -1,0 +1,109 @@
+"""The standings table: one leaderboard row per entrant, rewritten whenever one of the entrant's
+submissions changes in a way the leaderboard shows (created, scored, rescored, chosen, hidden,
+disqualified, deleted).
+
+Every refresh runs inside the transaction of the write that caused it and first locks the
+competition's row: refreshes of one competition are serialized, and each one reads the
+submissions after the previous one committed, so two workers finishing two submissions of the
+same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
+both; SQLite: transactions are IMMEDIATE, writers are serialized anyway).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from competitions.models import Competition, Standing, Submission
+from competitions.selectors.leaderboard import entrant_name, entrant_rows
+
+
+def entrant_key(*, submission_id: Any, is_baseline: bool, team_id: int | None, user_id: int) -> str:
+    if is_baseline:
+        return f"b:{submission_id}"
+    return f"t:{team_id}" if team_id else f"u:{user_id}"
+
+
+def _entrant_filter(key: str) -> Q:
+    kind, _, value = key.partition(":")
+    if kind == "b":
+        return Q(pk=uuid.UUID(value), is_baseline=True)
+    if kind == "t":
+        return Q(team_id=int(value), is_baseline=False)
+    return Q(user_id=int(value), team__isnull=True, is_baseline=False)
+
+
+def _standing_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "submission_id": row["id"],
+        "user_id": row["user_id"],
+        "team_id": row["team_id"],
+        "name": entrant_name(row)[:150],
+        "is_baseline": row["is_baseline"],
+        "public_score": row["public_score"],
+        "private_score": row["private_score"],
+        "params": row["params"],
+        "macs": row["macs"],
+        "file_bytes": row["file_bytes"],
+        "entries": row["entries"],
+        "last_submission": row["last"],
+        "submitted_at": row["created_at"],
+    }
+
+
+def _lock(competition_id: int) -> None:
+    list(Competition.objects.select_for_update().filter(pk=competition_id).values_list("pk"))
+
+
+def standing_refresh(*, competition_id: int, entrant: str) -> None:
+    """Recompute one entrant's row from its submissions (no row while none is scored)."""
+    with transaction.atomic():
+        _lock(competition_id)
+        row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
+        if row is None or not row["scored"]:
+            Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
+            return
+        Standing.objects.update_or_create(
+            competition_id=competition_id, entrant=entrant, defaults=_standing_fields(row)
+        )
+
+
+def standing_refresh_for(*, submission: Submission | Any) -> None:
+    """Refresh the row of the entrant a submission (or its id) belongs to."""
+    if not isinstance(submission, Submission):
+        submission = Submission.objects.only(
+            "id", "competition_id", "is_baseline", "team_id", "user_id"
+        ).get(pk=submission)
+    key = entrant_key(
+        submission_id=submission.pk,
+        is_baseline=submission.is_baseline,
+        team_id=submission.team_id,
+        user_id=submission.user_id,
+    )
+    standing_refresh(competition_id=submission.competition_id, entrant=key)
+
+
+def standings_rebuild(*, competition: Competition) -> int:
+    """Rewrite every row of a competition from its submissions; returns the number of rows."""
+    with transaction.atomic():
+        _lock(competition.pk)
+        Standing.objects.filter(competition=competition).delete()
+        rows = [
+            Standing(
+                competition=competition,
+                entrant=entrant_key(
+                    submission_id=r["id"],
+                    is_baseline=r["is_baseline"],
+                    team_id=r["team_id"],
+                    user_id=r["user_id"],
+                ),  # fmt: skip
+                **_standing_fields(r),
+            )
+            for r in entrant_rows(competition_id=competition.pk)
+            if r["scored"]
+        ]
+        Standing.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
