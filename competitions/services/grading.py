@@ -62,7 +62,11 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     )
     if changed != 1:
         return None
-    return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
+    attempt = Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
+    # Written now, not with the result: an attempt whose worker is killed still leaves its line.
+    line = _log(f"attempt {attempt} started on {socket.gethostname()}")
+    _running(submission_id, attempt).update(log=Concat(F("log"), Value(line)))
+    return attempt
 
 
 def _log(line: str) -> str:
@@ -120,7 +124,7 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
 def _grade_claimed(submission_id: uuid.UUID | str, attempt: int) -> str:
     sub = Submission.objects.select_related("competition__dataset").get(pk=submission_id)
     competition = sub.competition
-    log = _log(f"attempt {attempt} started on {socket.gethostname()}")
+    log = ""  # appended to the row with the outcome
     last = [0.0]
 
     def progress(fraction: float) -> None:

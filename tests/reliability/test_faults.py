@@ -32,8 +32,10 @@ def test_worker_killed_mid_grading_is_retried_once_then_given_up(make_stack, rel
     assert sweep(stack) == {"requeued": 0, "retried": 1, "failed": 0}
     r = wait_status(stack, lucky, ("scored", "failed"))
     assert r["status"] == "scored" and r["attempts"] == 2, r
-    # The killed attempt's own log lines die with it; the sweeper's line records it.
-    assert r["log"].count("attempt 1 lost") == 1 and r["log"].count("started on") == 1
+    # Each attempt's start is written when it claims; the sweeper's line records the loss.
+    assert r["log"].count("attempt 1 lost") == 1 and r["log"].count("started on") == 2
+    assert r["log"].index("attempt 1 started") < r["log"].index("attempt 1 lost")
+    assert r["log"].index("attempt 1 lost") < r["log"].index("attempt 2 started")
     assert r["public_score"] is not None and r["result"]
 
     unlucky = submit(stack, tokens, rel_data["slow"])
@@ -123,6 +125,8 @@ def test_database_restarted_during_grading_retries_without_half_results(make_sta
         assert r["status"] == "scored", r
         assert r["result"] and r["public_score"] is not None and r["private_score"] is not None
         assert r["log"].count("scored on") == 1
+        assert r["attempts"] >= 2  # the lost attempt, then the one that wrote the result
+        assert r["log"].count("started on") == r["attempts"]  # each attempt left its line
         assert worker.alive()
     finally:
         pg.remove()
