@@ -111,12 +111,14 @@ def check_upload(
 
 
 def _run(
-    child: ChildProcess, prep: Prepared, images: np.ndarray, pre: Preprocess, plan: adapt.InputPlan,
-    time_s: float, progress: Callable[[float], None] | None = None,
+    child: ChildProcess, prep: Prepared, images: tuple[str, np.ndarray], pre: Preprocess,
+    plan: adapt.InputPlan, time_s: float, progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
-    header = {"op": "run", "plan": plan.to_wire(), "mean": list(pre.mean), "std": list(pre.std),
-              "input_name": prep.checked.input_name, "time_s": time_s}  # fmt: skip
-    return child.request(header, {"images": images}, time_s=time_s, progress=progress)
+    """Run images (a cache key and the array) through the loaded model."""
+    header, arrays = child.run_images(*images)
+    header.update(op="run", plan=plan.to_wire(), mean=list(pre.mean), std=list(pre.std),
+                  input_name=prep.checked.input_name, time_s=time_s)  # fmt: skip
+    return child.request(header, arrays, time_s=time_s, progress=progress)
 
 
 def grade(
@@ -154,9 +156,10 @@ def grade(
         if sample is not None and len(sample):
             idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
             imgs, lbls = sample.images[idx], sample.labels[idx]
+            sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
 
             def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
-                _, outs = _run(child, prep, imgs, pre, plan, limits.time_s)
+                _, outs = _run(child, prep, sample_images, pre, plan, limits.time_s)
                 try:
                     got = outputs.interpret(outs, len(imgs), dataset.n_classes)
                 except Rejected:
@@ -167,9 +170,8 @@ def grade(
                 run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs)
             )
         t["diagnosed"] = time.perf_counter()
-        reply, outs = _run(
-            child, prep, dataset.images, prep.preprocess, prep.plan, limits.time_s, progress
-        )
+        reply, outs = _run(child, prep, (dataset.sha256, dataset.images), prep.preprocess,
+                           prep.plan, limits.time_s, progress)  # fmt: skip
         t["inferred"] = time.perf_counter()
         clean = True
     finally:

@@ -69,6 +69,7 @@ class ChildProcess:
         self.ready = False
         self.uses = 0
         self.reusable = True  # false once anything went wrong in it
+        self.images_sent: set[str] = set()  # image arrays this child keeps (see sandbox_child)
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -112,12 +113,7 @@ class ChildProcess:
         progress: Callable[[float], None] | None = None,
     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Send one request and wait for its reply, enforcing the wall-time limit."""
-        self.wait_ready()
-        assert self.proc.stdin is not None
-        try:
-            protocol.send(self.proc.stdin, header, arrays)  # type: ignore[arg-type]
-        except (BrokenPipeError, OSError) as e:
-            raise self._death() from e
+        self.send(header, arrays)
         deadline = time.monotonic() + time_s + GRACE_S
         while True:
             try:
@@ -139,6 +135,28 @@ class ChildProcess:
                     self.kill()
                 raise _failure(reply, time_s)
             return reply, outs
+
+    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:
+        self.wait_ready()
+        assert self.proc.stdin is not None
+        try:
+            protocol.send(self.proc.stdin, header, arrays)  # type: ignore[arg-type]
+        except (BrokenPipeError, OSError) as e:
+            raise self._death() from e
+
+    def run_images(
+        self, key: str, images: np.ndarray
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The header fields and arrays that give the child these images: the array the first
+        time, then only its key (the child keeps the last few it was sent)."""
+        if key in self.images_sent:
+            return {"images_key": key}, {}
+        if len(self.images_sent) >= 2:  # the child keeps as many (Child.KEEP_IMAGES)
+            self.images_sent.clear()  # resend rather than guess which one it dropped
+            key = ""
+        else:
+            self.images_sent.add(key)
+        return {"images_key": key}, {"images": images}
 
     def _death(self) -> RunFailed:
         try:

@@ -168,6 +168,60 @@ def test_reused_child_still_enforces_the_memory_limit_and_is_replaced_after_it(
         rec.close()
 
 
+def test_reused_child_is_sent_each_image_set_once_and_scores_the_same(
+    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[dict, dict]] = []
+    real_send = protocol.send
+
+    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
+        sent.append((header, dict(arrays or {})))
+        real_send(stream, header, arrays)
+
+    monkeypatch.setattr(protocol, "send", recording_send)
+    rec = _RecordingPool()
+    good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    try:
+        first = grader.grade(good, "m.onnx", mnist_small, sample=mnist_sample, pool=rec)
+        runs_first = [(h, a) for h, a in sent if h.get("op") == "run"]
+        assert all("images" in a for _, a in runs_first)  # the sample, then the held-out set
+        sent.clear()
+        again = grader.grade(good, "m.onnx", mnist_small, sample=mnist_sample, pool=rec)
+        assert rec.children[1] is rec.children[0]
+        runs_again = [(h, a) for h, a in sent if h.get("op") == "run"]
+        assert runs_again and all(a == {} and h["images_key"] for h, a in runs_again)
+        assert np.array_equal(first.predictions, again.predictions)
+        other = mnist_small.subset(np.arange(500), name="other")  # a new set is sent whole
+        sent.clear()
+        assert grader.grade(good, "m.onnx", other, pool=rec).n_images == 500
+        assert [len(a["images"]) for h, a in sent if h.get("op") == "run"] == [500]
+    finally:
+        rec.close()
+
+
+def test_child_asked_for_images_it_never_received_fails_cleanly(trained: Weights) -> None:
+    child = ChildProcess()
+    model = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
+    try:
+        child.request({"op": "load", **run_limits_header(Limits())},
+                      {"model": np.frombuffer(model, np.uint8)}, time_s=30)  # fmt: skip
+        child.images_sent.add("never-sent")
+        header, arrays = child.run_images("never-sent", np.zeros((1, 28, 28, 1), np.uint8))
+        assert arrays == {}
+        plan = {
+            "batch_size": 256,
+            "batch_mode": "dynamic",
+            "layout": "flat_hwc",
+            "dtype": "float32",
+        }
+        with pytest.raises(RunFailed) as info:
+            child.request({**header, "op": "run", "plan": plan, "mean": [0.0], "std": [1.0],
+                           "input_name": "x", "time_s": 30}, arrays, time_s=30)  # fmt: skip
+        assert info.value.code == "runtime_error" and "never sent" in info.value.message
+    finally:
+        child.close()
+
+
 def test_labels_never_reach_the_child(
     trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
     monkeypatch: pytest.MonkeyPatch,
