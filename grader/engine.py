@@ -12,7 +12,7 @@ import onnx
 
 from grader import adapt, diagnose, efficiency, outputs, preprocess, validate
 from grader.datasets import Dataset
-from grader.errors import Rejected
+from grader.errors import Rejected, RunFailed
 from grader.metrics import compute_scores
 from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
 from grader.types import DEFAULT_LIMITS, GradeResult, Limits, Preprocess
@@ -110,15 +110,34 @@ def check_upload(
     }  # fmt: skip
 
 
+class Deadline:
+    """One wall-time limit for the whole submission: loading, every diagnosis run and the
+    held-out run share it (each step gets what is left, not the full limit again)."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.at = time.monotonic() + limit_s
+
+    def left(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise RunFailed(
+                "time_limit",
+                f"the model ran longer than the {self.limit_s:g} s limit and was stopped",
+            )
+        return left
+
+
 def _run(
     child: ChildProcess, prep: Prepared, images: tuple[str, np.ndarray], pre: Preprocess,
-    plan: adapt.InputPlan, time_s: float, progress: Callable[[float], None] | None = None,
+    plan: adapt.InputPlan, deadline: Deadline, progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
     """Run images (a cache key and the array) through the loaded model."""
+    time_s = deadline.left()
     header, arrays = child.run_images(*images)
     header.update(op="run", plan=plan.to_wire(), mean=list(pre.mean), std=list(pre.std),
                   input_name=prep.checked.input_name, time_s=time_s)  # fmt: skip
-    return child.request(header, arrays, time_s=time_s, progress=progress)
+    return child.request(header, arrays, time_s=time_s, progress=progress, limit_s=deadline.limit_s)
 
 
 def grade(
@@ -142,6 +161,7 @@ def grade(
     eff = efficiency.analyse(prep.model)
     t["checked"] = time.perf_counter()
     sandboxes = pool or default_pool()
+    deadline = Deadline(limits.time_s)
     child = sandboxes.acquire()
     clean = False
     try:
@@ -149,7 +169,8 @@ def grade(
         loaded, _ = child.request(
             {"op": "load", **run_limits_header(limits)},
             {"model": np.frombuffer(model_bytes, dtype=np.uint8)},
-            time_s=limits.time_s,
+            time_s=deadline.left(),
+            limit_s=limits.time_s,
         )
         t["loaded"] = time.perf_counter()
         diagnosis, sample_acc = None, None
@@ -159,7 +180,7 @@ def grade(
             sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
 
             def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
-                _, outs = _run(child, prep, sample_images, pre, plan, limits.time_s)
+                _, outs = _run(child, prep, sample_images, pre, plan, deadline)
                 try:
                     got = outputs.interpret(outs, len(imgs), dataset.n_classes)
                 except Rejected:
@@ -171,7 +192,7 @@ def grade(
             )
         t["diagnosed"] = time.perf_counter()
         reply, outs = _run(child, prep, (dataset.sha256, dataset.images), prep.preprocess,
-                           prep.plan, limits.time_s, progress)  # fmt: skip
+                           prep.plan, deadline, progress)  # fmt: skip
         t["inferred"] = time.perf_counter()
         clean = True
     finally:

@@ -111,8 +111,11 @@ class ChildProcess:
         *,
         time_s: float,
         progress: Callable[[float], None] | None = None,
+        limit_s: float | None = None,
     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Send one request and wait for its reply, enforcing the wall-time limit."""
+        """Send one request and wait for its reply, enforcing the wall-time limit: `time_s` is
+        what this step may take, `limit_s` the whole submission's limit that messages name."""
+        limit_s = time_s if limit_s is None else limit_s
         self.send(header, arrays)
         deadline = time.monotonic() + time_s + GRACE_S
         while True:
@@ -122,7 +125,7 @@ class ChildProcess:
                 if e.code == "time_limit":
                     raise RunFailed(
                         "time_limit",
-                        f"the model ran longer than the {time_s:g} s limit and was stopped",
+                        f"the model ran longer than the {limit_s:g} s limit and was stopped",
                     ) from e
                 raise
             if "progress" in reply:
@@ -133,7 +136,7 @@ class ChildProcess:
                 self.reusable = False
                 if reply.get("code") in ("memory_limit", "time_limit"):
                     self.kill()
-                raise _failure(reply, time_s)
+                raise _failure(reply, limit_s)
             return reply, outs
 
     def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:

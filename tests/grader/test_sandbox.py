@@ -103,6 +103,24 @@ def test_endless_loop_stops_at_the_time_limit(
     assert elapsed < 2 + GRACE_S + 3
 
 
+def test_time_limit_covers_the_whole_submission_not_each_step(
+    mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool
+) -> None:
+    """A near-chance model makes the diagnosis try every preset (5 sample runs), then the
+    held-out run: each step alone fits in the limit, all of them together do not."""
+    from bench.load import slow_model
+
+    model = slow_model(24000)  # random weights: ~1.2 s a run here, 6 runs ~7 s in all
+    one_batch = mnist_small.subset(np.arange(200), name="one-batch")
+    t0 = time.monotonic()
+    with pytest.raises(RunFailed) as info:
+        grader.grade(model, "slow.onnx", one_batch, sample=mnist_sample, limits=Limits(time_s=3),
+                     pool=pool)  # fmt: skip
+    elapsed = time.monotonic() - t0
+    assert info.value.code == "time_limit" and "3 s limit" in info.value.message
+    assert elapsed < 3 + GRACE_S + 1.5
+
+
 def test_child_that_crashes_mid_run_is_reported_and_the_next_grade_works(
     trained: Weights, mnist_small: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
