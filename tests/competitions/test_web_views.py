@@ -57,6 +57,22 @@ def test_others_submissions_are_404(client, users, alice_sub):
     assert client.get(reverse("competitions:submission", args=[alice_sub.pk])).status_code == 200
 
 
+def test_api_hides_others_submissions_exactly_like_missing_ones(client, users, alice_sub):
+    _, bob = token_create(user=users["bob"])
+    auth = {"Authorization": f"Bearer {bob}"}
+    theirs = client.get(f"/api/submissions/{alice_sub.pk}", headers=auth)
+    missing = client.get("/api/submissions/00000000-0000-0000-0000-000000000000", headers=auth)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["code"] == missing.json()["code"] == "not_found"
+    assert "0.81" not in theirs.content.decode()  # nothing of the object leaks
+    assert client.get(f"/api/submissions/{alice_sub.pk}").status_code == 401  # no token
+    _, alice = token_create(user=users["alice"])
+    mine = client.get(
+        f"/api/submissions/{alice_sub.pk}", headers={"Authorization": f"Bearer {alice}"}
+    )
+    assert mine.status_code == 200 and mine.json()["public_score"] == 0.81
+
+
 def test_course_competition_hidden_from_outsiders(client, users, competition):
     client.force_login(users["carol"])  # not enrolled
     assert client.get(reverse("competitions:detail", args=[competition.slug])).status_code == 404
