@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from competitions.models import Competition, HeldOutDataset
 from competitions.services.submissions import PRESETS
@@ -113,6 +114,18 @@ class CompetitionForm(forms.ModelForm):
         value = self.cleaned_data["public_fraction"]
         if not 0.0 < value < 1.0:
             raise forms.ValidationError("Between 0 and 1, exclusive.")
+        return value
+
+    def clean_time_limit_s(self) -> int:
+        # The worker's own soft limit must never fire first: it would leave the row "running"
+        # for the sweeper instead of failing it at once with time_limit.
+        value = self.cleaned_data["time_limit_s"]
+        most = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 1)
+        if not 1 <= value <= most:
+            raise forms.ValidationError(
+                f"Between 1 and {most} s (the worker's own limit is "
+                f"{settings.CELERY_TASK_SOFT_TIME_LIMIT} s)."
+            )
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -232,6 +233,9 @@ def test_instructor_creates_competition(client, users, course, dataset):
         "daily_limit": 5, "total_limit": 50, "max_team_size": 1, "allowed_formats": ["onnx"],
         "time_limit_s": 60, "memory_mb": 2048, "visibility": "course", "queue": "cpu",
     }  # fmt: skip
+    too_long = client.post(reverse("competitions:competition_new"), {**data, "time_limit_s": 5000})
+    most = django_settings.CELERY_TASK_SOFT_TIME_LIMIT - 60
+    assert too_long.status_code == 200 and f"Between 1 and {most} s" in too_long.content.decode()
     response = client.post(reverse("competitions:competition_new"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     c = Competition.objects.get(slug="new-one")

@@ -215,7 +215,11 @@ def test_same_task_delivered_twice_at_once_gives_one_result(make_stack, rel_data
     workers = [stack.start_worker(f"w{i}", "cpu", wait=False) for i in (1, 2)]
     for w in workers:
         w.wait_log("ready.")
-    sid = stack.django(CLAIM_RACE, model=str(model), mode="messages")
+    # A slow model keeps the worker that claims it busy for seconds (prefetch 1), so the other
+    # worker takes the duplicates: both really handle one of the messages, whatever the load.
+    slow = tmp_path / "slow.onnx"
+    slow.write_bytes(rel_data["slow"])
+    sid = stack.django(CLAIM_RACE, model=str(slow), mode="messages")
     r = wait_status(stack, sid, ("scored", "failed"))
     assert r["status"] == "scored" and r["attempts"] == 1, r
     assert r["log"].count("started on") == 1 and r["log"].count("scored on") == 1
