@@ -106,19 +106,45 @@ def test_endless_loop_stops_at_the_time_limit(
 def test_time_limit_covers_the_whole_submission_not_each_step(
     mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool
 ) -> None:
-    """A near-chance model makes the diagnosis try every preset (5 sample runs), then the
-    held-out run: each step alone fits in the limit, all of them together do not."""
+    """A near-chance model gets the diagnosis (6 runs on the sample) after its held-out run:
+    each run alone fits in the limit, all together do not. The submission stops at the limit:
+    scored, with the diagnosis cut short and said so (each step had its own limit once)."""
     from bench.load import slow_model
 
-    model = slow_model(24000)  # random weights: ~1.2 s a run here, 6 runs ~7 s in all
+    model = slow_model(24000)  # random weights: ~1.2 s a run here, 7 runs ~8 s in all
     one_batch = mnist_small.subset(np.arange(200), name="one-batch")
     t0 = time.monotonic()
-    with pytest.raises(RunFailed) as info:
-        grader.grade(model, "slow.onnx", one_batch, sample=mnist_sample, limits=Limits(time_s=3),
+    r = grader.grade(model, "slow.onnx", one_batch, sample=mnist_sample, limits=Limits(time_s=3),
                      pool=pool)  # fmt: skip
     elapsed = time.monotonic() - t0
-    assert info.value.code == "time_limit" and "3 s limit" in info.value.message
+    assert r.n_images == 200 and r.accuracy < 0.3 and r.diagnosis is None
+    assert "the diagnosis on the public sample was stopped (time_limit)" in r.adaptation
     assert elapsed < 3 + GRACE_S + 1.5
+
+
+def test_diagnosis_runs_only_for_a_poor_held_out_score(
+    trained: Weights, trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    runs: list[str] = []
+    real_send = protocol.send
+
+    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
+        if header.get("op") == "run":
+            runs.append(header["images_key"])
+        real_send(stream, header, arrays)
+
+    monkeypatch.setattr(protocol, "send", recording_send)
+    good = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
+    assert good.accuracy >= 0.8 and "sample_accuracy" not in good.scores
+    assert runs == [mnist_small.sha256]  # the held-out run only, no sample run
+    runs.clear()
+    w, b = trained
+    raw_trained = raw(linear_model(w / 255.0, b, ["N", 1, 28, 28]))  # wants 0..255 pixels
+    poor = grader.grade(raw_trained, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
+    assert poor.accuracy < 0.8 and poor.scores["sample_accuracy"] < 0.8
+    assert runs[0] == mnist_small.sha256 and len(runs) > 2  # then the diagnosis runs
+    assert poor.diagnosis is not None and "raw" in poor.diagnosis
 
 
 def test_child_that_crashes_mid_run_is_reported_and_the_next_grade_works(
