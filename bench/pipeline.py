@@ -101,7 +101,8 @@ def _submit_and_wait(s: Any, slug: str, name: str, model: bytes) -> tuple[float,
     """Upload, wait, and return (submit -> scored seconds, upload seconds, id).
 
     Polling itself costs CPU on a small machine, so the client polls gently and the latency is
-    taken from the server's own clock: upload time + (finished_at - created_at)."""
+    taken from the server's own clock: upload time + (finished_at - created_at); finished_at is
+    stamped by the result's UPDATE, so the few ms of that write and its commit are not in it."""
     from competitions.models import Submission
 
     t0 = time.perf_counter()
@@ -151,7 +152,8 @@ def _breakdown(sid: str, total_s: float, upload_s: float) -> dict[str, float]:
         "checks": t.get("check_ms", 0.0), "session creation": t.get("session_ms", 0.0),
         "diagnosis": t.get("diagnosis_ms", 0.0), "inference": t.get("inference_ms", 0.0),
         "scoring": t.get("scoring_ms", 0.0) + pipe.get("split_scores_ms", 0.0),
-        "write": pipe.get("write_ms", float("nan")), "worker other": worker - engine,
+        "worker other (row and file reads)": worker - engine - pipe.get("claim_ms", 0.0)
+        - pipe.get("dataset_ms", 0.0) - pipe.get("split_scores_ms", 0.0),
     }  # fmt: skip
 
 
