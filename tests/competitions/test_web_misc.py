@@ -75,8 +75,15 @@ def test_seed_demo_is_idempotent_and_grades_baselines():
     subs = Submission.objects.filter(is_baseline=True)
     if (ROOT / "reference" / "models" / "mnist_logreg.onnx").exists():
         assert subs.count() == 1
+    from reference import manifest
+
+    expected = {e["name"]: e["test_accuracy"] for e in manifest.entries()}
     for sub in subs:
         assert sub.status == "scored" and sub.public_score > 0.5, sub.error_message
+        # The grader's own score over the whole test set, equal to the trainer's evaluation
+        # in the manifest (the row is never copied from it).
+        assert sub.result["n_images"] == 10000
+        assert abs(sub.result["accuracy"] - expected[sub.label]) <= 1e-4, sub.label
     call_command("seed_demo", "--sync", "--baseline", "mnist_logreg", stdout=io.StringIO())
     assert (Competition.objects.count(), Submission.objects.count(),
             HeldOutDataset.objects.count()) == counts  # fmt: skip
