@@ -100,7 +100,10 @@ class Child:
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(req.get("threads", 2))
         so.inter_op_num_threads = 1
-        so.enable_cpu_mem_arena = False  # the arena never gives memory back
+        # The arena keeps the peak of the batches' activations (bounded by RLIMIT_AS above) and is
+        # freed with the session, i.e. at the next load; without it a CIFAR-10 CNN ran 35% slower
+        # (3.1 s against 2.2-2.3 s for 10,000 images, batches of 256, measured here).
+        so.enable_cpu_mem_arena = True
         so.log_severity_level = 3
         t0 = time.perf_counter()
         self.session = ort.InferenceSession(model, so, providers=providers)
