@@ -3,7 +3,7 @@ submissions changes in a way the leaderboard shows (created, scored, rescored, c
 disqualified, deleted).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
-competition's row: refreshes of one competition are serialized, and each one reads the
+competition's row (FOR NO KEY UPDATE): refreshes of one competition are serialized, and each one reads the
 submissions after the previous one committed, so two workers finishing two submissions of the
 same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
 both; SQLite: transactions are IMMEDIATE, writers are serialized anyway).
@@ -55,7 +55,15 @@ def _standing_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lock(competition_id: int) -> None:
-    list(Competition.objects.select_for_update().filter(pk=competition_id).values_list("pk"))
+    # FOR NO KEY UPDATE, not FOR UPDATE: an upload's INSERT of a submission takes FOR KEY SHARE
+    # on the competition row (its foreign key), which FOR UPDATE conflicts with. Two uploads to
+    # one competition then deadlocked on PostgreSQL (found by bench.load); NO KEY UPDATE still
+    # serializes the refreshes themselves.
+    list(
+        Competition.objects.select_for_update(no_key=True)
+        .filter(pk=competition_id)
+        .values_list("pk")
+    )
 
 
 def standing_refresh(*, competition_id: int, entrant: str) -> None:

@@ -148,7 +148,11 @@ def submission_create(
             if not is_baseline:
                 # Serialize concurrent uploads of one entrant, then count again: no double spend.
                 owner = Team.objects if team is not None else get_user_model().objects
-                list(owner.select_for_update().filter(pk=(team or user).pk).values_list("pk"))
+                # NO KEY UPDATE: still one upload of an entrant at a time, but no conflict with
+                # the key-share lock a grading transaction's deferred foreign-key check takes on
+                # the same user at commit (FOR UPDATE here deadlocked with it on PostgreSQL).
+                locked = owner.select_for_update(no_key=True).filter(pk=(team or user).pk)
+                list(locked.values_list("pk"))
                 quota_get(competition=competition, user=user, team=team, now=now).check(now)
             sub.save()
             standing_refresh_for(submission=sub)  # entries and last submission

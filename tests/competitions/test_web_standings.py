@@ -153,3 +153,54 @@ def test_api_leaderboard_pages_with_offset_and_limit(client, users, competition,
     full = client.get(url, headers=auth).json()
     assert [r["name"] for r in full["rows"]] == ["bob", "carol", "alice"]
     assert client.get(url, {"limit": 10**6}, headers=auth).json()["limit"] == 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_result_and_an_upload_of_one_student_at_once_do_not_deadlock(users, competition, models):
+    """A result's transaction holds the competition lock and, at commit, checks its new
+    standing's foreign key to the student (a key-share lock); the same student's upload locks
+    their row, then waits for the competition lock. With FOR UPDATE on the student that was a
+    deadlock on PostgreSQL (found by bench.load); FOR NO KEY UPDATE lets the commit through."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock modes are PostgreSQL's; SQLite serializes writers")
+    first = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["weak"])
+    )
+    Submission.objects.filter(pk=first.pk).update(
+        status="scored", public_score=0.5, private_score=0.5
+    )
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def result() -> None:
+        try:
+            with transaction.atomic():
+                standing_refresh_for(submission=first)  # competition locked, standing inserted
+                holding.set()
+                time.sleep(1.0)  # the upload below locks alice and queues on the competition
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            connection.close()
+
+    def second_upload() -> None:
+        try:
+            holding.wait(10)
+            submission_create(
+                user=users["alice"], competition=competition, upload=upload(models["weak"])
+            )
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=result), threading.Thread(target=second_upload)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert not errors, errors
+    assert leaderboard_get(competition=competition)[0].entries == 2
