@@ -3,7 +3,8 @@ submissions changes in a way the leaderboard shows (created, scored, rescored, c
 disqualified, deleted).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
-competition's row (FOR NO KEY UPDATE): refreshes of one competition are serialized, and each one reads the
+competition's row (FOR NO KEY UPDATE): refreshes of one competition are serialized, and each one
+reads the
 submissions after the previous one committed, so two workers finishing two submissions of the
 same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
 both; SQLite: transactions are IMMEDIATE, writers are serialized anyway).
@@ -55,10 +56,9 @@ def _standing_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lock(competition_id: int) -> None:
-    # FOR NO KEY UPDATE, not FOR UPDATE: an upload's INSERT of a submission takes FOR KEY SHARE
-    # on the competition row (its foreign key), which FOR UPDATE conflicts with. Two uploads to
-    # one competition then deadlocked on PostgreSQL (found by bench.load); NO KEY UPDATE still
-    # serializes the refreshes themselves.
+    # FOR NO KEY UPDATE: it serializes the refreshes but, unlike FOR UPDATE, does not conflict
+    # with the key-share locks that other transactions' foreign-key checks take on this row at
+    # commit (Django's constraints are deferred), so it cannot close a lock cycle through them.
     list(
         Competition.objects.select_for_update(no_key=True)
         .filter(pk=competition_id)
