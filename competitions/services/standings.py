@@ -4,9 +4,8 @@ disqualified, deleted).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
 competition's row (FOR NO KEY UPDATE): refreshes of one competition are serialized, and each one
-reads the
-submissions after the previous one committed, so two workers finishing two submissions of the
-same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
+reads the submissions after the previous one committed, so two workers finishing two submissions
+of the same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
 both; SQLite: transactions are IMMEDIATE, writers are serialized anyway).
 """
 
