@@ -5,9 +5,23 @@ from competitions.services.standings import standings_rebuild
 from competitions.services.submissions import competition_close, submission_rescore
 
 
-def _rebuild(competition_ids: set[int]) -> None:
-    for competition in models.Competition.objects.filter(pk__in=competition_ids):
-        standings_rebuild(competition=competition)
+class _RebuildStandingsOnDelete(admin.ModelAdmin):
+    """Deletions here bypass the services: rebuild the standings of the competitions touched."""
+
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        competition_id = obj.competition_id
+        super().delete_model(request, obj)
+        self._rebuild({competition_id})
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        ids = set(queryset.values_list("competition_id", flat=True))
+        super().delete_queryset(request, queryset)
+        self._rebuild(ids)
+
+    @staticmethod
+    def _rebuild(competition_ids: set[int]) -> None:
+        for competition in models.Competition.objects.filter(pk__in=competition_ids):
+            standings_rebuild(competition=competition)
 
 
 @admin.register(models.Course)
@@ -43,7 +57,7 @@ class CompetitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(_RebuildStandingsOnDelete):
     list_display = ("original_name", "user", "team", "competition", "status", "public_score",
                     "private_score", "is_baseline", "hidden", "disqualified", "created_at")  # fmt: skip
     list_filter = ("competition", "status", "is_baseline", "hidden", "disqualified")
@@ -53,20 +67,10 @@ class SubmissionAdmin(admin.ModelAdmin):
                        "private_scores", "log")  # fmt: skip
     actions = ["rescore"]
 
-    # Edits here bypass the services: keep the leaderboard's standings table in step.
+    # Edits here bypass the services too: keep the leaderboard's standings table in step.
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
         standings_rebuild(competition=obj.competition)
-
-    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
-        competition_id = obj.competition_id
-        super().delete_model(request, obj)
-        _rebuild({competition_id})
-
-    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
-        ids = set(queryset.values_list("competition_id", flat=True))
-        super().delete_queryset(request, queryset)
-        _rebuild(ids)
 
     @admin.action(description="Rescore")
     def rescore(self, request, queryset):  # type: ignore[no-untyped-def]
@@ -75,19 +79,8 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(_RebuildStandingsOnDelete):  # a deleted team's entries become their authors'
     list_display = ("name", "competition", "created_at")
-
-    # A deleted team's submissions become their authors' own: rebuild the standings.
-    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
-        competition_id = obj.competition_id
-        super().delete_model(request, obj)
-        _rebuild({competition_id})
-
-    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
-        ids = set(queryset.values_list("competition_id", flat=True))
-        super().delete_queryset(request, queryset)
-        _rebuild(ids)
 
 
 admin.site.register(models.RefusedUpload)

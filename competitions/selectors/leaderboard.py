@@ -108,18 +108,53 @@ def entrant_name(row: dict[str, Any]) -> str:
     return row["team__name"] if row["team_id"] else row["user__username"]
 
 
-def _members(competition_id: int, team_ids: set[int]) -> dict[int, set[int]]:
+def standing_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """An `entrant_rows` row as the Standing fields that keep it."""
+    return {
+        "submission_id": row["id"],
+        "user_id": row["user_id"],
+        "team_id": row["team_id"],
+        "name": entrant_name(row)[:150],
+        "is_baseline": row["is_baseline"],
+        "public_score": row["public_score"],
+        "private_score": row["private_score"],
+        "params": row["params"],
+        "macs": row["macs"],
+        "file_bytes": row["file_bytes"],
+        "entries": row["entries"],
+        "last_submission": row["last"],
+        "submitted_at": row["created_at"],
+    }
+
+
+def _ranked(competition: Competition, standings: list[dict[str, Any]], private: bool) -> list[Row]:
+    """Ranked rows from standing fields (stored or recomputed), plus the teams' rosters."""
+    team_ids = {s["team_id"] for s in standings if s["team_id"]}
     members: dict[int, set[int]] = {}
     if team_ids:
         pairs = TeamMembership.objects.filter(
-            competition_id=competition_id, team_id__in=team_ids
+            competition=competition, team_id__in=team_ids
         ).values_list("team_id", "user_id")
         for team_id, user_id in pairs:
             members.setdefault(team_id, set()).add(user_id)
-    return members
-
-
-def _ranked(rows: list[Row]) -> list[Row]:
+    rows = []
+    for s in standings:
+        score = s["private_score"] if private else s["public_score"]
+        if score is None:
+            continue
+        team_id = None if s["is_baseline"] else s["team_id"]
+        rows.append(
+            Row(
+                rank=0, name=s["name"], score=score, submission_id=str(s["submission_id"]),
+                params=s["params"], macs=s["macs"], file_bytes=s["file_bytes"],
+                entries=s["entries"], last_submission=s["last_submission"],
+                submitted_at=s["submitted_at"], is_baseline=s["is_baseline"],
+                is_team=team_id is not None,
+                user_ids=members.get(team_id or 0, set()) | {s["user_id"]},
+                team_id=s["team_id"], public_score=s["public_score"],
+                private_score=s["private_score"] if private else None,
+            )
+        )  # fmt: skip
     rows.sort(key=lambda r: (-r.score, r.submitted_at))
     for i, row in enumerate(rows, start=1):
         row.rank = i
@@ -132,51 +167,8 @@ def leaderboard_get(*, competition: Competition, private: bool | None = None) ->
     competitions.services.standings): two queries, whatever the number of submissions."""
     if private is None:
         private = competition.is_finished()
-    standings = list(
-        Standing.objects.filter(competition=competition).values(
-            "submission_id",
-            "user_id",
-            "team_id",
-            "name",
-            "is_baseline",
-            "public_score",
-            "private_score",
-            "params",
-            "macs",
-            "file_bytes",
-            "entries",
-            "last_submission",
-            "submitted_at",
-        )  # fmt: skip
-    )
-    members = _members(competition.pk, {s["team_id"] for s in standings if s["team_id"]})
-    rows = []
-    for s in standings:
-        score = s["private_score"] if private else s["public_score"]
-        if score is None:
-            continue
-        team_id = None if s["is_baseline"] else s["team_id"]
-        rows.append(
-            Row(
-                rank=0,
-                name=s["name"],
-                score=score,
-                submission_id=str(s["submission_id"]),
-                params=s["params"],
-                macs=s["macs"],
-                file_bytes=s["file_bytes"],
-                entries=s["entries"],
-                last_submission=s["last_submission"],
-                submitted_at=s["submitted_at"],
-                is_baseline=s["is_baseline"],
-                is_team=team_id is not None,
-                user_ids=members.get(team_id or 0, set()) | {s["user_id"]},
-                team_id=s["team_id"],
-                public_score=s["public_score"],
-                private_score=s["private_score"] if private else None,
-            )  # fmt: skip
-        )
-    return _ranked(rows)
+    stored = list(Standing.objects.filter(competition=competition).values())
+    return _ranked(competition, stored, private)
 
 
 def leaderboard_compute(*, competition: Competition, private: bool | None = None) -> list[Row]:
@@ -184,34 +176,10 @@ def leaderboard_compute(*, competition: Competition, private: bool | None = None
     definition; used to rebuild and check it)."""
     if private is None:
         private = competition.is_finished()
-    chosen = list(entrant_rows(competition_id=competition.pk))
-    members = _members(competition.pk, {c["team_id"] for c in chosen if c["team_id"]})
-    rows = []
-    for c in chosen:
-        score = c["private_score"] if private else c["public_score"]
-        if not c["scored"] or score is None:
-            continue
-        rows.append(
-            Row(
-                rank=0,
-                name=entrant_name(c),
-                score=score,
-                submission_id=str(c["id"]),
-                params=c["params"],
-                macs=c["macs"],
-                file_bytes=c["file_bytes"],
-                entries=c["entries"],
-                last_submission=c["last"],
-                submitted_at=c["created_at"],
-                is_baseline=c["is_baseline"],
-                is_team=bool(c["team_id"]) and not c["is_baseline"],
-                user_ids=members.get(c["team_id"], set()) | {c["user_id"]},
-                team_id=c["team_id"],
-                public_score=c["public_score"],
-                private_score=c["private_score"] if private else None,
-            )
-        )
-    return _ranked(rows)
+    chosen = [
+        standing_fields(r) for r in entrant_rows(competition_id=competition.pk) if r["scored"]
+    ]
+    return _ranked(competition, chosen, private)
 
 
 def _mark_pareto(rows: list[Row]) -> None:

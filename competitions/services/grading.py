@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from competitions.datasets import dataset_load, dataset_load_sample
@@ -57,16 +57,18 @@ def submission_requeue_lost(*, submission_id: uuid.UUID | str, attempt: int) -> 
 def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     """queued -> running; returns this attempt's number, or None when someone else has it."""
     now = timezone.now()
+    # The "started" line goes in with the claim, not with the result: an attempt whose worker is
+    # killed still leaves it. F("attempts") is the old value in the UPDATE, hence + 1.
+    started = Concat(
+        F("log"), Value(f"{now:%Y-%m-%d %H:%M:%S} attempt "),
+        Cast(F("attempts") + 1, CharField()), Value(f" started on {socket.gethostname()}\n"),
+    )  # fmt: skip
     changed = Submission.objects.filter(pk=submission_id, status=S.QUEUED).update(
-        status=S.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0.0
+        status=S.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0.0, log=started
     )
     if changed != 1:
         return None
-    attempt = Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
-    # Written now, not with the result: an attempt whose worker is killed still leaves its line.
-    line = _log(f"attempt {attempt} started on {socket.gethostname()}")
-    _running(submission_id, attempt).update(log=Concat(F("log"), Value(line)))
-    return attempt
+    return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
 
 
 def _log(line: str) -> str:

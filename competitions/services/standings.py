@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from competitions.models import Competition, Standing, Submission
-from competitions.selectors.leaderboard import entrant_name, entrant_rows
+from competitions.selectors.leaderboard import entrant_rows, standing_fields
 
 
 def entrant_key(*, submission_id: Any, is_baseline: bool, team_id: int | None, user_id: int) -> str:
@@ -34,24 +34,6 @@ def _entrant_filter(key: str) -> Q:
     if kind == "t":
         return Q(team_id=int(value), is_baseline=False)
     return Q(user_id=int(value), team__isnull=True, is_baseline=False)
-
-
-def _standing_fields(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "submission_id": row["id"],
-        "user_id": row["user_id"],
-        "team_id": row["team_id"],
-        "name": entrant_name(row)[:150],
-        "is_baseline": row["is_baseline"],
-        "public_score": row["public_score"],
-        "private_score": row["private_score"],
-        "params": row["params"],
-        "macs": row["macs"],
-        "file_bytes": row["file_bytes"],
-        "entries": row["entries"],
-        "last_submission": row["last"],
-        "submitted_at": row["created_at"],
-    }
 
 
 def _lock(competition_id: int) -> None:
@@ -74,16 +56,12 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
             return
         Standing.objects.update_or_create(
-            competition_id=competition_id, entrant=entrant, defaults=_standing_fields(row)
+            competition_id=competition_id, entrant=entrant, defaults=standing_fields(row)
         )
 
 
-def standing_refresh_for(*, submission: Submission | Any) -> None:
-    """Refresh the row of the entrant a submission (or its id) belongs to."""
-    if not isinstance(submission, Submission):
-        submission = Submission.objects.only(
-            "id", "competition_id", "is_baseline", "team_id", "user_id"
-        ).get(pk=submission)
+def standing_refresh_for(*, submission: Submission) -> None:
+    """Refresh the row of the entrant a submission belongs to."""
     key = entrant_key(
         submission_id=submission.pk,
         is_baseline=submission.is_baseline,
@@ -107,7 +85,7 @@ def standings_rebuild(*, competition: Competition) -> int:
                     team_id=r["team_id"],
                     user_id=r["user_id"],
                 ),  # fmt: skip
-                **_standing_fields(r),
+                **standing_fields(r),
             )
             for r in entrant_rows(competition_id=competition.pk)
             if r["scored"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grader_helpers import linear_model, raw
+from grader_helpers import Frames, linear_model, raw, record_sends
 
 from grader.datasets import Dataset, load_dataset
 from grader.sandbox import SandboxPool
@@ -112,3 +112,9 @@ def cifar_synth(cifar_templates: np.ndarray) -> Dataset:
 def cifar_weights(cifar_templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """W (3072, 10) matching templates in H, W, C order (for [0,1] inputs)."""
     return cifar_templates.reshape(10, -1).T.copy(), np.zeros(10, np.float32)
+
+
+@pytest.fixture
+def sent_to_child(monkeypatch: pytest.MonkeyPatch) -> Frames:
+    """Every frame the grader sends to its sandbox children during the test: (header, arrays)."""
+    return record_sends(monkeypatch)

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grader_helpers import Weights, linear_model, raw
+from grader_helpers import Frames, Weights, linear_model, raw, runs_sent
 
 import grader
-from grader import protocol
 from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.preprocess import PRESETS, resolve_preprocess
@@ -170,19 +169,10 @@ def test_bad_preprocess_declarations(kw: dict, channels: int, fragment: str) -> 
 
 def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_only(
     trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_to_child: Frames,
 ) -> None:  # fmt: skip
     w, b = trained
     model = raw(linear_model(w / 255.0, b, ["N", 1, 28, 28]))  # trained on raw 0..255 pixels
-    runs: list[tuple[str, np.ndarray | None]] = []  # (images key, array when sent)
-    real_send = protocol.send
-
-    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
-        if header.get("op") == "run":
-            runs.append((header["images_key"], (arrays or {}).get("images")))
-        real_send(stream, header, arrays)
-
-    monkeypatch.setattr(protocol, "send", recording_send)
     r = grader.grade(
         model, "m.onnx", mnist_small, preprocess="unit", sample=mnist_sample, pool=pool
     )
@@ -190,6 +180,7 @@ def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_on
     assert "0..255" in r.diagnosis and "raw" in r.diagnosis
     assert "public training images" in r.diagnosis
     assert r.scores["sample_accuracy"] < 0.5
+    runs = runs_sent(sent_to_child)
     # One run of the held-out images (the first: the diagnosis follows a poor score), then the
     # diagnosis runs, every one of them on sample images only.
     assert runs[0][0] == mnist_small.sha256

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from grader_helpers import Weights, init, linear_model, make_model, raw, vi
+from grader_helpers import Frames, Weights, init, linear_model, make_model, raw, runs_sent, vi
 from onnx import TensorProto, helper
 
 import grader
-from grader import protocol, providers
+from grader import providers
 from grader.datasets import Dataset
 from grader.errors import RunFailed
 from grader.sandbox import GRACE_S, ChildProcess, SandboxPool, run_limits_header
@@ -127,25 +127,17 @@ def test_time_limit_covers_the_whole_submission_not_each_step(
 
 def test_diagnosis_runs_only_for_a_poor_held_out_score(
     trained: Weights, trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_to_child: Frames,
 ) -> None:  # fmt: skip
-    runs: list[str] = []
-    real_send = protocol.send
-
-    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
-        if header.get("op") == "run":
-            runs.append(header["images_key"])
-        real_send(stream, header, arrays)
-
-    monkeypatch.setattr(protocol, "send", recording_send)
     good = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
     assert good.accuracy >= 0.8 and "sample_accuracy" not in good.scores
-    assert runs == [mnist_small.sha256]  # the held-out run only, no sample run
-    runs.clear()
+    assert [k for k, _ in runs_sent(sent_to_child)] == [mnist_small.sha256]  # held-out run only
+    sent_to_child.clear()
     w, b = trained
     raw_trained = raw(linear_model(w / 255.0, b, ["N", 1, 28, 28]))  # wants 0..255 pixels
     poor = grader.grade(raw_trained, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
     assert poor.accuracy < 0.8 and poor.scores["sample_accuracy"] < 0.8
+    runs = [k for k, _ in runs_sent(sent_to_child)]
     assert runs[0] == mnist_small.sha256 and len(runs) > 2  # then the diagnosis runs
     assert poor.diagnosis is not None and "raw" in poor.diagnosis
 
@@ -216,16 +208,9 @@ def test_reused_child_still_enforces_the_memory_limit_and_is_replaced_after_it(
 
 
 def test_reused_child_is_sent_each_image_set_once_and_scores_the_same(
-    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, monkeypatch: pytest.MonkeyPatch
+    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, sent_to_child: Frames
 ) -> None:
-    sent: list[tuple[dict, dict]] = []
-    real_send = protocol.send
-
-    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
-        sent.append((header, dict(arrays or {})))
-        real_send(stream, header, arrays)
-
-    monkeypatch.setattr(protocol, "send", recording_send)
+    sent = sent_to_child
     rec = _RecordingPool()
     good = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
     try:
@@ -271,16 +256,9 @@ def test_child_asked_for_images_it_never_received_fails_cleanly(trained: Weights
 
 def test_labels_never_reach_the_child(
     trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
-    monkeypatch: pytest.MonkeyPatch,
+    sent_to_child: Frames,
 ) -> None:  # fmt: skip
-    sent: list[tuple[dict, dict]] = []
-    real_send = protocol.send
-
-    def recording_send(stream: Any, header: dict, arrays: dict | None = None) -> None:
-        sent.append((header, dict(arrays or {})))
-        real_send(stream, header, arrays)
-
-    monkeypatch.setattr(protocol, "send", recording_send)
+    sent = sent_to_child
     w, b = trained
     model = raw(
         linear_model(w / 255.0, b, ["N", 784], layout="flat_hwc")
