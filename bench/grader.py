@@ -68,10 +68,14 @@ def main() -> None:
     pool = SandboxPool(warm=True)  # as a worker holds it
     limits = Limits(threads=THREADS, use_cuda=False)
     rows = []
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {THREADS} onnxruntime threads; "
-          f"CIFAR-10 figures are on the JPEG copy")  # fmt: skip
-    print(f"{'model':<22}{'dataset':<9}{'images':>7}{'bare s':>9}{'grader s':>10}{'ratio':>7}"
-          f"{'acc bare':>10}{'acc grader':>11}  origin")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {THREADS} onnxruntime threads; "
+        f"CIFAR-10 figures are on the JPEG copy"
+    )
+    print(
+        f"{'model':<22}{'dataset':<9}{'images':>7}{'bare s':>9}{'grader s':>10}{'ratio':>7}"
+        f"{'acc bare':>10}{'acc grader':>11}  origin"
+    )
     for name, dsname, model, origin in bench_models():
         if args.only and args.only not in name:
             continue
@@ -93,9 +97,20 @@ def main() -> None:
             bare_t.append(tb)
             acc_g = r.accuracy
         b, g = statistics.median(bare_t), statistics.median(grader_t)
-        rows.append({"model": name, "dataset": dsname, "images": len(ds), "bare_s": b, "grader_s": g,
-                     "ratio": g / b, "acc_bare": acc_b, "acc_grader": acc_g, "origin": origin,
-                     "timings_ms": r.timings})  # fmt: skip
+        rows.append(
+            {
+                "model": name,
+                "dataset": dsname,
+                "images": len(ds),
+                "bare_s": b,
+                "grader_s": g,
+                "ratio": g / b,
+                "acc_bare": acc_b,
+                "acc_grader": acc_g,
+                "origin": origin,
+                "timings_ms": r.timings,
+            }
+        )
         print(
             f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}"
         )

@@ -44,29 +44,59 @@ def _populate(slug: str, participants: int, per_participant: int) -> Any:
         slug="bench", defaults={"name": "Bench", "enrollment_code": "BENCH"}
     )
     ds, _ = HeldOutDataset.objects.get_or_create(
-        name="bench-mnist", defaults={"file": "none.npz", "source_format": "npz", "n_images": 10000,
-                                      "sha256": "0" * 64, "file_sha256": "0" * 64, "file_bytes": 0,
-                                      "classes": [str(i) for i in range(10)], "image_shape": [28, 28, 1]})  # fmt: skip
+        name="bench-mnist",
+        defaults={
+            "file": "none.npz",
+            "source_format": "npz",
+            "n_images": 10000,
+            "sha256": "0" * 64,
+            "file_sha256": "0" * 64,
+            "file_bytes": 0,
+            "classes": [str(i) for i in range(10)],
+            "image_shape": [28, 28, 1],
+        },
+    )
     now = dt.datetime.now(dt.UTC)
-    comp = Competition.objects.create(course=course, slug=slug, title=slug, dataset=ds,
-                                      closes_at=now + dt.timedelta(days=7), visibility="public")  # fmt: skip
+    comp = Competition.objects.create(
+        course=course,
+        slug=slug,
+        title=slug,
+        dataset=ds,
+        closes_at=now + dt.timedelta(days=7),
+        visibility="public",
+    )
     users = User.objects.bulk_create([User(username=f"{slug}-u{i}") for i in range(participants)])
     rng = random.Random(0)
     subs = []
     for u in users:
         for k in range(per_participant):
             score = rng.random()
-            subs.append(Submission(competition=comp, user=u, file="x.onnx", file_format="onnx", sha256="0" * 64,
-                                   original_name="m.onnx", status="scored", public_score=score,
-                                   private_score=score, params=rng.randint(1000, 10**6), macs=10**6,
-                                   file_bytes=1000, created_at=now - dt.timedelta(minutes=k)))  # fmt: skip
+            subs.append(
+                Submission(
+                    competition=comp,
+                    user=u,
+                    file="x.onnx",
+                    file_format="onnx",
+                    sha256="0" * 64,
+                    original_name="m.onnx",
+                    status="scored",
+                    public_score=score,
+                    private_score=score,
+                    params=rng.randint(1000, 10**6),
+                    macs=10**6,
+                    file_bytes=1000,
+                    created_at=now - dt.timedelta(minutes=k),
+                )
+            )
     Submission.objects.bulk_create(subs, batch_size=2000)
     from competitions.services.standings import standings_rebuild
 
     t0 = time.perf_counter()
     standings_rebuild(competition=comp)  # bulk_create bypasses the services that keep it
-    print(f"{slug}: standings rebuilt from {len(subs)} submissions in "
-          f"{(time.perf_counter() - t0) * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"{slug}: standings rebuilt from {len(subs)} submissions in "
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms"
+    )
     return comp
 
 
@@ -142,8 +172,10 @@ def main() -> None:
             standing_refresh_for(submission=sub)
             t.append(time.perf_counter() - t0)
         costs.append(statistics.median(t) * 1000)
-    print(f"{'standing refresh (per result)':<34}{costs[0]:>15.1f}{'':>9}{costs[1]:>13.1f}"
-          f"{'':>9}{costs[0] / costs[1]:>7.2f}")  # fmt: skip
+    print(
+        f"{'standing refresh (per result)':<34}{costs[0]:>15.1f}{'':>9}{costs[1]:>13.1f}"
+        f"{'':>9}{costs[0] / costs[1]:>7.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -64,14 +64,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
 class Proc:
     """A child process in its own session (so a kill reaches its children), logging to a file."""
 
-    def __init__(self, name: str, cmd: list[str], *, env: dict[str, str], log: Path,
-                 user: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, name: str, cmd: list[str], *, env: dict[str, str], log: Path, user: str | None = None
+    ) -> None:
         self.name, self.cmd, self.log = name, cmd, log
         if user is not None:
             cmd = ["runuser", "-u", user, "--", *cmd]
         with log.open("ab") as out:
-            self.popen = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            self.popen = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def pid(self) -> int:
@@ -86,8 +88,9 @@ class Proc:
     def wait_log(self, marker: str, timeout: float = 90.0, since: int = 0) -> None:
         def seen() -> bool:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n"
-                                   f"{self.text()[-3000:]}")  # fmt: skip
+                raise RuntimeError(
+                    f"{self.name} exited ({self.popen.returncode}):\n{self.text()[-3000:]}"
+                )
             return marker in self.text()[since:]
 
         wait_for(seen, timeout, f"{marker!r} in {self.name}'s log")
@@ -129,8 +132,21 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)]  # fmt: skip
+        cmd = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
         self.proc = Proc("redis", cmd, env=dict(os.environ), log=self.workdir / "redis.log")
         wait_for(lambda: _port_open(self.port), 30, "redis-server")
 
@@ -158,8 +174,17 @@ class PostgresServer:
         if self.user:
             shutil.chown(self.home, self.user)
             shutil.chown(self.dir, self.user)
-        cmd = [str(self.bin / "initdb"), "-D", str(self.dir), "-U", "postgres", "--auth=trust",
-               "--no-sync", "-E", "UTF8"]  # fmt: skip
+        cmd = [
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -171,10 +196,22 @@ class PostgresServer:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
     def start(self) -> None:
-        cmd = [str(self.bin / "postgres"), "-D", str(self.dir), "-p", str(self.port),
-               "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]  # fmt: skip
-        self.proc = Proc("postgres", cmd, env=dict(os.environ), log=self.home / "pg.log",
-                         user=self.user)  # fmt: skip
+        cmd = [
+            str(self.bin / "postgres"),
+            "-D",
+            str(self.dir),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.dir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ]
+        self.proc = Proc(
+            "postgres", cmd, env=dict(os.environ), log=self.home / "pg.log", user=self.user
+        )
         wait_for(lambda: _pg_ready(self.url("postgres")), 60, "postgres to accept connections")
 
     def stop(self, mode: int = signal.SIGINT) -> None:
@@ -210,8 +247,12 @@ def _pg_ready(url: str) -> bool:
 
 def _pg_conninfo(url: str) -> str:
     u = urllib.parse.urlparse(url)
-    parts = [f"host={u.hostname or '127.0.0.1'}", f"port={u.port or 5432}",
-             f"dbname={u.path.lstrip('/') or 'postgres'}", f"user={u.username or 'postgres'}"]  # fmt: skip
+    parts = [
+        f"host={u.hostname or '127.0.0.1'}",
+        f"port={u.port or 5432}",
+        f"dbname={u.path.lstrip('/') or 'postgres'}",
+        f"user={u.username or 'postgres'}",
+    ]
     if u.password:
         parts.append(f"password={urllib.parse.unquote(u.password)}")
     return " ".join(parts)
@@ -238,8 +279,14 @@ class Stack:
     redis-server); "redis" forces a private redis-server.
     """
 
-    def __init__(self, workdir: Path, *, database: str | None = None, broker: str = "auto",
-                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        database: str | None = None,
+        broker: str = "auto",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.var = workdir / "var"
@@ -268,19 +315,33 @@ class Stack:
         else:
             self.broker_url = "filesystem://"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
-        self.env.update({
-            "DJANGO_SETTINGS_MODULE": "config.settings", "PODIUM_TESTING": "1", "DEBUG": "1",
-            "PODIUM_VAR_DIR": str(self.var), "DATABASE_URL": self.database_url,
-            "CELERY_BROKER_URL": self.broker_url, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO",
-            "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-        })  # fmt: skip
+        self.env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "PODIUM_TESTING": "1",
+                "DEBUG": "1",
+                "PODIUM_VAR_DIR": str(self.var),
+                "DATABASE_URL": self.database_url,
+                "CELERY_BROKER_URL": self.broker_url,
+                "PYTHONUNBUFFERED": "1",
+                "LOG_LEVEL": "INFO",
+                "PYTHONPATH": str(ROOT),
+                "OMP_NUM_THREADS": "1",
+            }
+        )
         self.env.update(env or {})
 
     # Django-side helpers ----------------------------------------------------------------------
 
     def manage(self, *args: str, timeout: float = 300) -> str:
-        r = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                           text=True, timeout=timeout)  # fmt: skip
+        r = subprocess.run(
+            [PY, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if r.returncode:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
         return r.stdout
@@ -294,14 +355,19 @@ class Stack:
         self._n += 1
         path = self.workdir / f"snippet{self._n}.py"
         marker = "@@PODIUM_RESULT@@"
-        path.write_text(_SNIPPET_PRELUDE.format(root=str(ROOT)) + textwrap.dedent(code)
-                        + f"\nprint({marker!r} + json.dumps(result, default=str))\n")  # fmt: skip
+        path.write_text(
+            _SNIPPET_PRELUDE.format(root=str(ROOT))
+            + textwrap.dedent(code)
+            + f"\nprint({marker!r} + json.dumps(result, default=str))\n"
+        )
         env = dict(self.env, PODIUM_SNIPPET_PARAMS=json.dumps(params, default=str))
-        r = subprocess.run([PY, str(path)], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=timeout)  # fmt: skip
+        r = subprocess.run(
+            [PY, str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
         if r.returncode or marker not in r.stdout:
-            raise RuntimeError(f"snippet failed ({r.returncode}):\n{r.stdout[-3000:]}\n"
-                               f"{r.stderr[-5000:]}")  # fmt: skip
+            raise RuntimeError(
+                f"snippet failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+            )
         return json.loads(r.stdout.rsplit(marker, 1)[1].strip().splitlines()[0])
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
@@ -319,26 +385,73 @@ class Stack:
 
     # processes ---------------------------------------------------------------------------------
 
-    def start_worker(self, name: str, queues: str = "cpu,gpu", *, beat: bool = False,
-                     env: dict[str, str] | None = None, wait: bool = True) -> Proc:  # fmt: skip
-        cmd = [PY, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-P", "solo", "-c", "1",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
-               "-n", f"{name}-{os.getpid()}@%h"]  # fmt: skip
+    def start_worker(
+        self,
+        name: str,
+        queues: str = "cpu,gpu",
+        *,
+        beat: bool = False,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+    ) -> Proc:
+        cmd = [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queues,
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "info",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ]
         if beat:
             cmd += ["-B", "-s", str(self.workdir / f"beat-{name}")]
-        proc = Proc(f"worker {name}", cmd, env=dict(self.env, **(env or {})),
-                    log=self.workdir / f"worker-{name}.log")  # fmt: skip
+        proc = Proc(
+            f"worker {name}",
+            cmd,
+            env=dict(self.env, **(env or {})),
+            log=self.workdir / f"worker-{name}.log",
+        )
         self.procs.append(proc)
         if wait:
             proc.wait_log("ready.")
         return proc
 
-    def start_web(self, *, workers: int = 2, threads: int = 8,
-                  env: dict[str, str] | None = None) -> Proc:  # fmt: skip
+    def start_web(
+        self, *, workers: int = 2, threads: int = 8, env: dict[str, str] | None = None
+    ) -> Proc:
         port = free_port()
-        cmd = [PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-k", "gthread",
-               "--workers", str(workers), "--threads", str(threads), "--timeout", "120",
-               "--graceful-timeout", "5", "--log-level", "warning"]  # fmt: skip
+        cmd = [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-k",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
         proc = Proc("web", cmd, env=dict(self.env, **(env or {})), log=self.workdir / "web.log")
         self.procs.append(proc)
         self.web_url = f"http://127.0.0.1:{port}"
@@ -418,11 +531,12 @@ def _model(nodes: list[Any], inits: list[Any], name: str) -> bytes:
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        nodes, name,
+        nodes,
+        name,
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 10])],
         initializer=inits,
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8  # onnx 1.23 writes IR 14 by default; onnxruntime 1.31 reads up to 10
     onnx.checker.check_model(model)
@@ -457,8 +571,10 @@ def logreg_models(steps: tuple[int, ...] = (1, 3, 8, 20, 50)) -> list[bytes]:
             g = (p - y) / len(x)
             w -= 0.5 * x.T @ g
             b -= 0.5 * g.sum(0)
-        nodes = [helper.make_node("Flatten", ["input"], ["flat"], axis=1),
-                 helper.make_node("Gemm", ["flat", "W", "B"], ["output"])]  # fmt: skip
+        nodes = [
+            helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+            helper.make_node("Gemm", ["flat", "W", "B"], ["output"]),
+        ]
         out.append(_model(nodes, [_tensor("W", w), _tensor("B", b)], "logreg"))
     return out
 
@@ -474,16 +590,22 @@ def slow_model(trips: int, *, n: int = 128, pad_mb: float = 0.0) -> bytes:
     rng = np.random.default_rng(0)
     m = (rng.normal(0, 1, (n, n)) / np.sqrt(n)).astype(np.float32)
     body = helper.make_graph(
-        [helper.make_node("MatMul", ["s_in", "M"], ["mm"]),
-         helper.make_node("Tanh", ["mm"], ["s_out"]),
-         helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        [
+            helper.make_node("MatMul", ["s_in", "M"], ["mm"]),
+            helper.make_node("Tanh", ["mm"], ["s_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        ],
         "body",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [n, n])],
-        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-         helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [n, n])],
-    )  # fmt: skip
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [n, n]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [n, n]),
+        ],
+    )
     nodes = [
         helper.make_node("Flatten", ["input"], ["flat"], axis=1),
         helper.make_node("Gemm", ["flat", "W", "B"], ["logits"]),
@@ -495,10 +617,15 @@ def slow_model(trips: int, *, n: int = 128, pad_mb: float = 0.0) -> bytes:
         helper.make_node("Add", ["logits", "z"], ["output"]),
     ]
     w = rng.normal(0, 0.01, (784, 10)).astype(np.float32)
-    inits = [_tensor("W", w), _tensor("B", np.zeros(10, np.float32)), _tensor("M", m),
-             _tensor("SHAPE", np.array([n, n], np.int64)),
-             _tensor("TRIPS", np.array(trips, np.int64)), _tensor("COND", np.array(True)),
-             _tensor("ZERO", np.array(0.0, np.float32))]  # fmt: skip
+    inits = [
+        _tensor("W", w),
+        _tensor("B", np.zeros(10, np.float32)),
+        _tensor("M", m),
+        _tensor("SHAPE", np.array([n, n], np.int64)),
+        _tensor("TRIPS", np.array(trips, np.int64)),
+        _tensor("COND", np.array(True)),
+        _tensor("ZERO", np.array(0.0, np.float32)),
+    ]
     if pad_mb:
         k = int(pad_mb * 1024 * 1024 / 4 / 10)
         inits.append(_tensor("PAD", rng.normal(0, 1, (k, 10)).astype(np.float32)))
@@ -548,13 +675,17 @@ def seed(
     return dict(stack.django(SEED, npz=str(npz), users=users, competitions=competitions))
 
 
-def api_submit(base: str, token: str, slug: str, data: bytes, *, timeout: float = 120,
-               name: str = "model.onnx") -> tuple[int, dict[str, Any]]:  # fmt: skip
+def api_submit(
+    base: str, token: str, slug: str, data: bytes, *, timeout: float = 120, name: str = "model.onnx"
+) -> tuple[int, dict[str, Any]]:
     import requests
 
-    r = requests.post(f"{base}/api/competitions/{slug}/submissions", timeout=timeout,
-                      headers={"Authorization": f"Bearer {token}"},
-                      files={"file": (name, data, "application/octet-stream")})  # fmt: skip
+    r = requests.post(
+        f"{base}/api/competitions/{slug}/submissions",
+        timeout=timeout,
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": (name, data, "application/octet-stream")},
+    )
     try:
         body = r.json()
     except ValueError:
@@ -565,8 +696,9 @@ def api_submit(base: str, token: str, slug: str, data: bytes, *, timeout: float 
 def api_get(base: str, token: str, path: str, timeout: float = 60) -> Any:
     import requests
 
-    r = requests.get(f"{base}/api{path}", headers={"Authorization": f"Bearer {token}"},
-                     timeout=timeout)  # fmt: skip
+    r = requests.get(
+        f"{base}/api{path}", headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+    )
     r.raise_for_status()
     return r.json()
 
@@ -575,9 +707,22 @@ def api_get(base: str, token: str, path: str, timeout: float = 60) -> Any:
 
 
 def submission_rows(stack: Stack) -> list[dict[str, Any]]:
-    cols = ("id", "status", "attempts", "log", "competition_id", "username", "public_score",
-            "created_at", "hidden", "disqualified", "is_final", "is_baseline", "file",
-            "error_code")  # fmt: skip
+    cols = (
+        "id",
+        "status",
+        "attempts",
+        "log",
+        "competition_id",
+        "username",
+        "public_score",
+        "created_at",
+        "hidden",
+        "disqualified",
+        "is_final",
+        "is_baseline",
+        "file",
+        "error_code",
+    )
     rows = stack.sql(
         "SELECT s.id, s.status, s.attempts, s.log, s.competition_id, u.username, s.public_score,"
         " s.created_at, s.hidden, s.disqualified, s.is_final, s.is_baseline, s.file, s.error_code"
@@ -598,8 +743,13 @@ def leaderboard_recomputed(
     ranked by score, then time. Mirrors the documented rules, from raw rows (no teams here)."""
     best: dict[str, tuple[int, float, str]] = {}
     for r in rows:
-        if (r["competition_id"] != competition_id or r["hidden"] or r["disqualified"]
-                or r["status"] != "scored" or r["public_score"] is None):  # fmt: skip
+        if (
+            r["competition_id"] != competition_id
+            or r["hidden"]
+            or r["disqualified"]
+            or r["status"] != "scored"
+            or r["public_score"] is None
+        ):
             continue
         key = (int(bool(r["is_final"])), r["public_score"], _neg_time(r["created_at"]))
         if r["username"] not in best or key > best[r["username"]][:3]:  # type: ignore[operator]
@@ -627,8 +777,10 @@ def check_graded_once(rows: list[dict[str, Any]], accepted: list[str]) -> list[s
             continue
         starts = (r["log"] or "").count("started on")
         if r["status"] != "scored" or r["attempts"] != 1 or starts != 1:
-            problems.append(f"{sid}: status={r['status']} attempts={r['attempts']} "
-                            f"starts={starts} error={r['error_code']}")  # fmt: skip
+            problems.append(
+                f"{sid}: status={r['status']} attempts={r['attempts']} "
+                f"starts={starts} error={r['error_code']}"
+            )
     extra = set(by_id) - set(accepted)
     if extra:
         problems.append(f"{len(extra)} rows that no client was told about: {sorted(extra)[:3]}")
@@ -638,16 +790,30 @@ def check_graded_once(rows: list[dict[str, Any]], accepted: list[str]) -> list[s
 # --- the load run ------------------------------------------------------------------------------
 
 
-def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: float = 1800,
-             log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+def run_load(
+    *,
+    submissions: int,
+    clients: int,
+    workdir: Path,
+    drain_timeout: float = 1800,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     t_setup = time.monotonic()
     npz = mnist_subset_npz(workdir / "mnist500.npz", 500)
     models = logreg_models()
     # Four competitions, two routed to each queue. Each client spreads its submissions over all
     # four; the last competition allows 1 a day, so clients with more than 4 hit the quota there.
-    comps = [{"slug": f"digits-{i}", "title": f"Digits {i}", "queue": "gpu" if i % 2 else "cpu",
-              "daily_limit": 1 if i == 3 else 50, "total_limit": 100, "time_limit_s": 60}
-             for i in range(4)]  # fmt: skip
+    comps = [
+        {
+            "slug": f"digits-{i}",
+            "title": f"Digits {i}",
+            "queue": "gpu" if i % 2 else "cpu",
+            "daily_limit": 1 if i == 3 else 50,
+            "total_limit": 100,
+            "time_limit_s": 60,
+        }
+        for i in range(4)
+    ]
     with Stack(workdir / "stack") as stack:
         stack.migrate()
         tokens = seed(stack, npz=npz, users=clients, competitions=comps)
@@ -655,8 +821,10 @@ def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: fl
         cpu = stack.start_worker("cpu", "cpu")
         gpu = stack.start_worker("gpu", "gpu")
         setup_s = time.monotonic() - t_setup
-        log(f"stack up in {setup_s:.1f}s ({stack.database_url.split(':')[0]}, "
-            f"{stack.broker_url.split(':')[0]} broker); {submissions} submissions, {clients} clients")  # fmt: skip
+        log(
+            f"stack up in {setup_s:.1f}s ({stack.database_url.split(':')[0]}, "
+            f"{stack.broker_url.split(':')[0]} broker); {submissions} submissions, {clients} clients"
+        )
 
         plan: list[list[tuple[str, int]]] = [[] for _ in range(clients)]
         for k in range(submissions):
@@ -690,8 +858,12 @@ def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: fl
         log(f"burst: {len(responses)} requests in {burst_s:.1f}s, codes {dict(codes)}")
 
         def pending() -> int:
-            return int(stack.sql("SELECT COUNT(*) FROM competitions_submission"
-                                 " WHERE status IN ('queued', 'running')")[0][0])  # fmt: skip
+            return int(
+                stack.sql(
+                    "SELECT COUNT(*) FROM competitions_submission"
+                    " WHERE status IN ('queued', 'running')"
+                )[0][0]
+            )
 
         last = [time.monotonic()]
 
@@ -709,8 +881,11 @@ def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: fl
         rows = submission_rows(stack)
         problems = check_graded_once(rows, accepted)
         problems += [f"error response {s}: {b}" for s, b in errors[:10]]
-        problems += [f"429 that is not a quota refusal: {c}" for c in quota
-                     if c not in ("daily_quota", "total_quota")]  # fmt: skip
+        problems += [
+            f"429 that is not a quota refusal: {c}"
+            for c in quota
+            if c not in ("daily_quota", "total_quota")
+        ]
         if len(responses) != submissions:
             problems.append(f"{submissions - len(responses)} requests never completed")
         comp_ids = dict(stack.sql("SELECT slug, id FROM competitions_competition"))
@@ -728,28 +903,44 @@ def run_load(*, submissions: int, clients: int, workdir: Path, drain_timeout: fl
         if len(files) != len(rows):
             problems.append(f"{len(files)} upload files for {len(rows)} rows (orphans?)")
         per_queue = Counter(
-            q for (q,) in stack.sql("SELECT c.queue FROM competitions_submission s JOIN"
-                                    " competitions_competition c ON c.id = s.competition_id")
-        )  # fmt: skip
+            q
+            for (q,) in stack.sql(
+                "SELECT c.queue FROM competitions_submission s JOIN"
+                " competitions_competition c ON c.id = s.competition_id"
+            )
+        )
         graded_by = {
             "cpu": cpu.text().count("succeeded in"),
             "gpu": gpu.text().count("succeeded in"),
         }
         lat = sorted(d for _, _, d, _ in responses)
         report = {
-            "submissions": submissions, "clients": clients,
-            "database": stack.database_url.split(":")[0], "broker": stack.broker_url.split(":")[0],
-            "accepted": len(accepted), "quota_refused": len(quota), "errors": len(errors),
+            "submissions": submissions,
+            "clients": clients,
+            "database": stack.database_url.split(":")[0],
+            "broker": stack.broker_url.split(":")[0],
+            "accepted": len(accepted),
+            "quota_refused": len(quota),
+            "errors": len(errors),
             "status_codes": {str(k): v for k, v in sorted(codes.items())},
-            "setup_s": round(setup_s, 1), "burst_s": round(burst_s, 1),
-            "drain_s": round(total_s, 1), "drain_after_burst_s": round(total_s - burst_s, 1),
+            "setup_s": round(setup_s, 1),
+            "burst_s": round(burst_s, 1),
+            "drain_s": round(total_s, 1),
+            "drain_after_burst_s": round(total_s - burst_s, 1),
             "graded_per_s": round(len(accepted) / total_s, 2) if total_s else None,
-            "upload_latency_s": {"p50": round(lat[len(lat) // 2], 2),
-                                 "p95": round(lat[int(len(lat) * 0.95) - 1], 2),
-                                 "max": round(lat[-1], 2)} if lat else {},
-            "per_queue": dict(per_queue), "tasks_per_worker": graded_by,
-            "cpus": os.cpu_count(), "problems": problems, "ok": not problems,
-        }  # fmt: skip
+            "upload_latency_s": {
+                "p50": round(lat[len(lat) // 2], 2),
+                "p95": round(lat[int(len(lat) * 0.95) - 1], 2),
+                "max": round(lat[-1], 2),
+            }
+            if lat
+            else {},
+            "per_queue": dict(per_queue),
+            "tasks_per_worker": graded_by,
+            "cpus": os.cpu_count(),
+            "problems": problems,
+            "ok": not problems,
+        }
     return report
 
 
@@ -763,9 +954,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="podium-load-"))
     try:
-        report = run_load(submissions=args.submissions, clients=args.clients, workdir=workdir,
-                          drain_timeout=args.drain_timeout,
-                          log=lambda s: print(s, flush=True))  # fmt: skip
+        report = run_load(
+            submissions=args.submissions,
+            clients=args.clients,
+            workdir=workdir,
+            drain_timeout=args.drain_timeout,
+            log=lambda s: print(s, flush=True),
+        )
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -14,8 +14,18 @@ REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "reference" / "manifest.json"
 
 
-def _conv(nodes: list, inits: list, x: str, cin: int, cout: int, k: int, stride: int,
-          pads: list[int], rng: np.random.Generator, name: str) -> str:  # fmt: skip
+def _conv(
+    nodes: list,
+    inits: list,
+    x: str,
+    cin: int,
+    cout: int,
+    k: int,
+    stride: int,
+    pads: list[int],
+    rng: np.random.Generator,
+    name: str,
+) -> str:
     w = rng.normal(0, (2 / (cin * k * k)) ** 0.5, (cout, cin, k, k)).astype(np.float32)
     inits += [
         numpy_helper.from_array(w, f"{name}.w"),
@@ -30,8 +40,16 @@ def _conv(nodes: list, inits: list, x: str, cin: int, cout: int, k: int, stride:
     return f"{name}.r"
 
 
-def _dense(nodes: list, inits: list, x: str, fin: int, fout: int, rng: np.random.Generator,
-           name: str, relu: bool = True) -> str:  # fmt: skip
+def _dense(
+    nodes: list,
+    inits: list,
+    x: str,
+    fin: int,
+    fout: int,
+    rng: np.random.Generator,
+    name: str,
+    relu: bool = True,
+) -> str:
     w = rng.normal(0, (2 / fin) ** 0.5, (fin, fout)).astype(np.float32)
     inits += [
         numpy_helper.from_array(w, f"{name}.w"),
@@ -45,8 +63,13 @@ def _dense(nodes: list, inits: list, x: str, fin: int, fout: int, rng: np.random
 
 
 def _model(nodes: list, inits: list, shape: list, out: str) -> bytes:
-    g = helper.make_graph(nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *shape])],
-                          [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", 10])], inits)  # fmt: skip
+    g = helper.make_graph(
+        nodes,
+        "bench",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *shape])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", 10])],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     return m.SerializeToString()

@@ -28,9 +28,12 @@ PORT = 8765
 def _env(args: argparse.Namespace, var: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings", PODIUM_VAR_DIR=var, DATABASE_URL=args.database,
-        CELERY_BROKER_URL=args.broker, PYTHONUNBUFFERED="1",
-    )  # fmt: skip
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PODIUM_VAR_DIR=var,
+        DATABASE_URL=args.database,
+        CELERY_BROKER_URL=args.broker,
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -71,10 +74,16 @@ def _setup(models: list[tuple[str, str, bytes]]) -> str:
     for name, dsname, _ in models:
         ds = dataset_import(path=data[dsname], name=f"{dsname} test")
         Competition.objects.create(
-            course=course, slug=name.replace("_", "-"), title=name, dataset=ds, visibility="public",
-            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1), daily_limit=10_000,
-            total_limit=10_000, allowed_formats=["onnx", "npz"],
-        )  # fmt: skip
+            course=course,
+            slug=name.replace("_", "-"),
+            title=name,
+            dataset=ds,
+            visibility="public",
+            closes_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+            daily_limit=10_000,
+            total_limit=10_000,
+            allowed_formats=["onnx", "npz"],
+        )
     return token_create(user=user, name="bench")[1]
 
 
@@ -107,8 +116,11 @@ def _submit_and_wait(s: Any, slug: str, name: str, model: bytes) -> tuple[float,
     from competitions.models import Submission
 
     t0 = time.perf_counter()
-    r = s.post(f"http://127.0.0.1:{PORT}/api/competitions/{slug}/submissions",
-               files={"file": (name + ".onnx", model)}, timeout=60)  # fmt: skip
+    r = s.post(
+        f"http://127.0.0.1:{PORT}/api/competitions/{slug}/submissions",
+        files={"file": (name + ".onnx", model)},
+        timeout=60,
+    )
     upload = time.perf_counter() - t0
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
@@ -148,14 +160,22 @@ def _breakdown(sid: str, total_s: float, upload_s: float) -> dict[str, float]:
     worker = (sub.finished_at - sub.started_at).total_seconds() * ms
     engine = t.get("total_ms", 0.0)
     return {
-        "total": total_s * ms, "upload": upload_s * ms, "queue wait": max(queue, 0.0),
-        "claim": pipe.get("claim_ms", float("nan")), "dataset load": pipe.get("dataset_ms", float("nan")),
-        "checks": t.get("check_ms", 0.0), "session creation": t.get("session_ms", 0.0),
-        "diagnosis": t.get("diagnosis_ms", 0.0), "inference": t.get("inference_ms", 0.0),
+        "total": total_s * ms,
+        "upload": upload_s * ms,
+        "queue wait": max(queue, 0.0),
+        "claim": pipe.get("claim_ms", float("nan")),
+        "dataset load": pipe.get("dataset_ms", float("nan")),
+        "checks": t.get("check_ms", 0.0),
+        "session creation": t.get("session_ms", 0.0),
+        "diagnosis": t.get("diagnosis_ms", 0.0),
+        "inference": t.get("inference_ms", 0.0),
         "scoring": t.get("scoring_ms", 0.0) + pipe.get("split_scores_ms", 0.0),
-        "worker other (row and file reads)": worker - engine - pipe.get("claim_ms", 0.0)
-        - pipe.get("dataset_ms", 0.0) - pipe.get("split_scores_ms", 0.0),
-    }  # fmt: skip
+        "worker other (row and file reads)": worker
+        - engine
+        - pipe.get("claim_ms", 0.0)
+        - pipe.get("dataset_ms", 0.0)
+        - pipe.get("split_scores_ms", 0.0),
+    }
 
 
 def main() -> None:
@@ -188,12 +208,36 @@ def main() -> None:
     token = _setup([(n, d, m) for n, d, m, _ in picks])
     logs = open(Path(var) / "procs.log", "w")  # noqa: SIM115
     procs = [
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu", "-c", "1",
-                          "--without-gossip", "--without-mingle", "-l", "WARNING"],
-                         cwd=REPO, env=env, stdout=logs, stderr=logs),
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "2"],
-                         cwd=REPO, env=env, stdout=logs, stderr=logs),
-    ]  # fmt: skip
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "cpu,gpu",
+                "-c",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=logs,
+            stderr=logs,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "2"],
+            cwd=REPO,
+            env=env,
+            stdout=logs,
+            stderr=logs,
+        ),
+    ]
     import requests
 
     s = requests.Session()
@@ -205,8 +249,10 @@ def main() -> None:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
-        print(f"database {args.database.split('://')[0]}, broker {args.broker.split('://')[0]}, 1 worker process, "
-              f"2 onnxruntime threads; {os.cpu_count()} cores; CIFAR-10 on the JPEG copy")  # fmt: skip
+        print(
+            f"database {args.database.split('://')[0]}, broker {args.broker.split('://')[0]}, 1 worker process, "
+            f"2 onnxruntime threads; {os.cpu_count()} cores; CIFAR-10 on the JPEG copy"
+        )
         for name, dsname, model, origin in picks:
             slug = name.replace("_", "-")
             _submit_and_wait(s, slug, name, model)  # warm-up: dataset cache, sandbox child
@@ -227,16 +273,23 @@ def main() -> None:
             p95 = float(np.percentile(totals, 95))
             goal = 1.2 * bare + 0.1
             print(f"\n{name} ({origin}), {len(ds):,} images, {args.runs} runs")
-            print(f"  bare onnxruntime inference {bare * 1000:.0f} ms; submit->scored p50 {p50 * 1000:.0f} ms, "
-                  f"p95 {p95 * 1000:.0f} ms; goal p50 <= {goal * 1000:.0f} ms: "
-                  f"{'met' if p50 <= goal else 'NOT met'} (p50 / bare = {p50 / bare:.2f})")  # fmt: skip
-            print("  median breakdown (ms): " + ", ".join(
-                f"{k} {statistics.median(p[k] for p in parts):.1f}" for k in parts[0]))  # fmt: skip
+            print(
+                f"  bare onnxruntime inference {bare * 1000:.0f} ms; submit->scored p50 {p50 * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms; goal p50 <= {goal * 1000:.0f} ms: "
+                f"{'met' if p50 <= goal else 'NOT met'} (p50 / bare = {p50 / bare:.2f})"
+            )
+            print(
+                "  median breakdown (ms): "
+                + ", ".join(f"{k} {statistics.median(p[k] for p in parts):.1f}" for k in parts[0])
+            )
             t0 = time.perf_counter()
             ids = []
             for _ in range(args.throughput):
-                r = s.post(f"http://127.0.0.1:{PORT}/api/competitions/{slug}/submissions",
-                           files={"file": (name + ".onnx", model)}, timeout=60)  # fmt: skip
+                r = s.post(
+                    f"http://127.0.0.1:{PORT}/api/competitions/{slug}/submissions",
+                    files={"file": (name + ".onnx", model)},
+                    timeout=60,
+                )
                 ids.append(r.json()["id"])
             for sid in ids:
                 while s.get(f"http://127.0.0.1:{PORT}/api/submissions/{sid}", timeout=30).json()[
@@ -244,8 +297,10 @@ def main() -> None:
                 ] not in ("scored", "failed"):
                     time.sleep(0.05)
             drain = time.perf_counter() - t0
-            print(f"  throughput, one worker: {args.throughput} queued at once drained in {drain:.1f} s = "
-                  f"{args.throughput / drain * 60:.1f} submissions/minute")  # fmt: skip
+            print(
+                f"  throughput, one worker: {args.throughput} queued at once drained in {drain:.1f} s = "
+                f"{args.throughput / drain * 60:.1f} submissions/minute"
+            )
             worker = max(_peak_kib("celery").values(), default=0)
             child = max(_peak_kib("grader.sandbox_child").values(), default=0)
             print(

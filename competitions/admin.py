@@ -58,13 +58,31 @@ class CompetitionAdmin(admin.ModelAdmin):
 
 @admin.register(models.Submission)
 class SubmissionAdmin(_RebuildStandingsOnDelete):
-    list_display = ("original_name", "user", "team", "competition", "status", "public_score",
-                    "private_score", "is_baseline", "hidden", "disqualified", "created_at")  # fmt: skip
+    list_display = (
+        "original_name",
+        "user",
+        "team",
+        "competition",
+        "status",
+        "public_score",
+        "private_score",
+        "is_baseline",
+        "hidden",
+        "disqualified",
+        "created_at",
+    )
     list_filter = ("competition", "status", "is_baseline", "hidden", "disqualified")
     search_fields = ("user__username", "original_name", "sha256")
     exclude = ("predictions",)
-    readonly_fields = ("sha256", "file_bytes", "attempts", "result", "public_scores",
-                       "private_scores", "log")  # fmt: skip
+    readonly_fields = (
+        "sha256",
+        "file_bytes",
+        "attempts",
+        "result",
+        "public_scores",
+        "private_scores",
+        "log",
+    )
     actions = ["rescore"]
 
     # Edits here bypass the services too: keep the leaderboard's standings table in step.

@@ -119,12 +119,20 @@ class LeaderboardOut(Schema):
 def _competition(c: Any) -> dict[str, Any]:
     ds = c.dataset
     return {
-        "slug": c.slug, "title": c.title, "description": c.description, "opens_at": c.opens_at,
-        "closes_at": c.closes_at, "finished": c.is_finished(),
-        "accepts_submissions": c.accepts_submissions(), "allowed_formats": c.allowed_formats,
-        "daily_limit": c.daily_limit, "total_limit": c.total_limit, "n_images": ds.n_images,
-        "image_shape": ds.image_shape, "classes": ds.classes,
-    }  # fmt: skip
+        "slug": c.slug,
+        "title": c.title,
+        "description": c.description,
+        "opens_at": c.opens_at,
+        "closes_at": c.closes_at,
+        "finished": c.is_finished(),
+        "accepts_submissions": c.accepts_submissions(),
+        "allowed_formats": c.allowed_formats,
+        "daily_limit": c.daily_limit,
+        "total_limit": c.total_limit,
+        "n_images": ds.n_images,
+        "image_shape": ds.image_shape,
+        "classes": ds.classes,
+    }
 
 
 def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
@@ -133,14 +141,23 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
     )
     result = s.result or {}
     return {
-        "id": str(s.pk), "competition": s.competition.slug, "status": s.status,
-        "progress": s.progress, "created_at": s.created_at, "finished_at": s.finished_at,
-        "original_name": s.original_name, "public_score": s.public_score,
-        "private_score": s.private_score if show_private else None, "params": s.params,
-        "macs": s.macs, "error_code": s.error_code, "error_message": s.error_message,
-        "diagnosis": result.get("diagnosis"), "adaptation": result.get("adaptation") or [],
+        "id": str(s.pk),
+        "competition": s.competition.slug,
+        "status": s.status,
+        "progress": s.progress,
+        "created_at": s.created_at,
+        "finished_at": s.finished_at,
+        "original_name": s.original_name,
+        "public_score": s.public_score,
+        "private_score": s.private_score if show_private else None,
+        "params": s.params,
+        "macs": s.macs,
+        "error_code": s.error_code,
+        "error_message": s.error_message,
+        "diagnosis": result.get("diagnosis"),
+        "adaptation": result.get("adaptation") or [],
         "url": request.build_absolute_uri(f"/s/{s.pk}/"),
-    }  # fmt: skip
+    }
 
 
 @api.post("/tokens", auth=None, response={201: TokenOut, 401: Error})
@@ -186,9 +203,14 @@ def submit(
             raise ServiceError("bad_preprocess", "mean/std: comma-separated numbers") from None
 
     sub = submission_create(
-        user=request.user, competition=competition, upload=file, preprocess=preprocess,
-        mean=floats(mean), std=floats(std), note=note,
-    )  # fmt: skip
+        user=request.user,
+        competition=competition,
+        upload=file,
+        preprocess=preprocess,
+        mean=floats(mean),
+        std=floats(std),
+        note=note,
+    )
     return Status(201, _submission(request, sub))
 
 

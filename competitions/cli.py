@@ -122,8 +122,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not path.is_file():
         sys.exit(f"{path}: no such file")
     server, headers = _server(args), {"Authorization": f"Bearer {_token()}"}
-    fields = {"preprocess": args.preprocess or "", "mean": args.mean or "", "std": args.std or "",
-              "note": args.note or ""}  # fmt: skip
+    fields = {
+        "preprocess": args.preprocess or "",
+        "mean": args.mean or "",
+        "std": args.std or "",
+        "note": args.note or "",
+    }
     parts, content_type = _multipart(fields, path.name, path.read_bytes())
     body = _ProgressBody(parts, path.name, args.quiet)
     response = requests.post(
@@ -156,8 +160,13 @@ def cmd_login(args: argparse.Namespace) -> int:
     server = _server(args)
     username = args.username or input("username: ")
     password = os.environ.get("PODIUM_PASSWORD") or getpass.getpass("password: ")
-    body = _check(requests.post(f"{server}/api/tokens", json={"username": username,
-                                "password": password, "name": "cli"}, timeout=30))  # fmt: skip
+    body = _check(
+        requests.post(
+            f"{server}/api/tokens",
+            json={"username": username, "password": password, "name": "cli"},
+            timeout=30,
+        )
+    )
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
     CONFIG.write_text(json.dumps({"server": server, "token": body["token"]}, indent=2))
     CONFIG.chmod(0o600)
@@ -179,8 +188,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     board = _check(requests.get(url, headers=headers, params={"limit": 1000}, timeout=30))
     rows = board["rows"]
     while len(rows) < board["total"]:  # the API pages at most 1000 rows at a time
-        more = _check(requests.get(url, headers=headers, timeout=30,
-                                   params={"limit": 1000, "offset": len(rows)}))  # fmt: skip
+        more = _check(
+            requests.get(
+                url, headers=headers, timeout=30, params={"limit": 1000, "offset": len(rows)}
+            )
+        )
         if not more["rows"]:
             break
         rows += more["rows"]

@@ -92,10 +92,25 @@ class CompetitionForm(forms.ModelForm):
     class Meta:
         model = Competition
         fields = [
-            "course", "slug", "title", "description", "dataset", "metric", "public_fraction",
-            "split_seed", "opens_at", "closes_at", "daily_limit", "total_limit", "max_team_size",
-            "allowed_formats", "time_limit_s", "memory_mb", "visibility", "queue",
-        ]  # fmt: skip
+            "course",
+            "slug",
+            "title",
+            "description",
+            "dataset",
+            "metric",
+            "public_fraction",
+            "split_seed",
+            "opens_at",
+            "closes_at",
+            "daily_limit",
+            "total_limit",
+            "max_team_size",
+            "allowed_formats",
+            "time_limit_s",
+            "memory_mb",
+            "visibility",
+            "queue",
+        ]
         widgets = {
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),

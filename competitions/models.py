@@ -71,9 +71,11 @@ class HeldOutDataset(models.Model):
     image_shape = models.JSONField(default=list, help_text="[H, W, C]")
     preview = models.FileField(storage=private_storage, upload_to=_preview_path, blank=True)
     sample = models.FileField(
-        storage=private_storage, upload_to=_dataset_path, blank=True,
+        storage=private_storage,
+        upload_to=_dataset_path,
+        blank=True,
         help_text="public training sample (npz) the engine uses to diagnose preprocessing",
-    )  # fmt: skip
+    )
     sample_sha256 = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)

@@ -17,9 +17,12 @@ from competitions.services.grading import (
 
 
 @shared_task(
-    bind=True, name="competitions.tasks.grade_submission", acks_late=True, ignore_result=True,
+    bind=True,
+    name="competitions.tasks.grade_submission",
+    acks_late=True,
+    ignore_result=True,
     max_retries=20,
-)  # fmt: skip
+)
 def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = None) -> str:
     try:
         if lost_attempt is not None:

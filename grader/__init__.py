@@ -8,6 +8,13 @@ from grader.errors import DatasetError, GraderError, Rejected, RunFailed
 from grader.types import GradeResult, Limits, Preprocess
 
 __all__ = [
-    "DatasetError", "GradeResult", "GraderError", "Limits", "Preprocess", "Rejected", "RunFailed",
-    "check_upload", "grade",
-]  # fmt: skip
+    "DatasetError",
+    "GradeResult",
+    "GraderError",
+    "Limits",
+    "Preprocess",
+    "Rejected",
+    "RunFailed",
+    "check_upload",
+    "grade",
+]

@@ -31,8 +31,12 @@ class InputPlan:
     fits: tuple[str, ...] = ()  # every layout the declared input accepts (for the diagnosis)
 
     def to_wire(self) -> dict[str, object]:
-        return {"layout": self.layout, "batch_mode": self.batch_mode,
-                "batch_size": self.batch_size, "dtype": self.dtype}  # fmt: skip
+        return {
+            "layout": self.layout,
+            "batch_mode": self.batch_mode,
+            "batch_size": self.batch_size,
+            "dtype": self.dtype,
+        }
 
 
 def _fits(dims: list[int | None], want: tuple[int, ...]) -> bool:

@@ -21,9 +21,11 @@ from grader.types import Limits
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = {
     "mnist": [_REPO / "data" / "mnist", _REPO.parent / "shared" / "datasets" / "mnist"],
-    "cifar10": [_REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip",
-                _REPO.parent / "shared" / "datasets" / "cifar10-jpeg.zip"],
-}  # fmt: skip
+    "cifar10": [
+        _REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip",
+        _REPO.parent / "shared" / "datasets" / "cifar10-jpeg.zip",
+    ],
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,8 +76,10 @@ def _print_human(result: dict[str, Any], summary: str) -> None:
     print()
     print(f"Diagnosis: {result['diagnosis'] or 'none (the declared preprocessing looks right)'}")
     s = result["scores"]
-    print(f"Accuracy: {result['accuracy']:.4f} on {result['n_images']:,} images"
-          f" (dataset sha256 {result['dataset_sha256'][:16]}...)")  # fmt: skip
+    print(
+        f"Accuracy: {result['accuracy']:.4f} on {result['n_images']:,} images"
+        f" (dataset sha256 {result['dataset_sha256'][:16]}...)"
+    )
     print(
         f"Macro-F1: {s['macro_f1']:.4f}"
         + (f"   log-loss: {s['log_loss']:.4f}" if s["log_loss"] is not None else "")
@@ -94,10 +98,23 @@ def main(argv: list[str] | None = None) -> int:
         data_path = _data_path(args)
         dataset = load_dataset(data_path, split="test")
         model = args.model.read_bytes()
-        limits = Limits(time_s=args.time_limit, memory_mb=args.memory_limit, threads=args.threads,
-                        use_cuda=False if args.cpu else None)  # fmt: skip
-        result = grade(model, args.model.name, dataset, preprocess=args.preprocess, mean=args.mean,
-                       std=args.std, layout=args.layout, sample=_sample(data_path), limits=limits)  # fmt: skip
+        limits = Limits(
+            time_s=args.time_limit,
+            memory_mb=args.memory_limit,
+            threads=args.threads,
+            use_cuda=False if args.cpu else None,
+        )
+        result = grade(
+            model,
+            args.model.name,
+            dataset,
+            preprocess=args.preprocess,
+            mean=args.mean,
+            std=args.std,
+            layout=args.layout,
+            sample=_sample(data_path),
+            limits=limits,
+        )
     except GraderError as e:
         print(f"rejected [{e.code}]: {e.message}", file=sys.stderr)
         if args.json:

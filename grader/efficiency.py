@@ -91,11 +91,23 @@ def analyse(model: onnx.ModelProto) -> dict[str, Any]:
         if node.op_type in _HIDDEN_OPS and not params:
             continue
         dims = shapes.get(node.output[0]) if node.output else None
-        shape = "?" if dims is None else "(" + ", ".join(
-            "N" if (j == 0 or d is None) else str(d) for j, d in enumerate(dims)) + ")"  # fmt: skip
+        shape = (
+            "?"
+            if dims is None
+            else "("
+            + ", ".join("N" if (j == 0 or d is None) else str(d) for j, d in enumerate(dims))
+            + ")"
+        )
         if len(rows) < MAX_SUMMARY_ROWS:
-            rows.append({"layer": node.name or f"{node.op_type.lower()}_{i}", "op": node.op_type,
-                         "output_shape": shape, "params": params, "macs": node_macs})  # fmt: skip
+            rows.append(
+                {
+                    "layer": node.name or f"{node.op_type.lower()}_{i}",
+                    "op": node.op_type,
+                    "output_shape": shape,
+                    "params": params,
+                    "macs": node_macs,
+                }
+            )
     return {"params": count_params(model), "macs": macs, "summary": rows}
 
 

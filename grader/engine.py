@@ -96,18 +96,38 @@ def _check_declared_outputs(checked: validate.CheckedModel, n_classes: int) -> N
 
 
 def check_upload(
-    data: bytes, filename: str, *, image_shape: tuple[int, int, int] = (28, 28, 1), n_classes: int = 10,
-    preprocess: str | None = None, mean: Any = None, std: Any = None, layout: str | None = None,
+    data: bytes,
+    filename: str,
+    *,
+    image_shape: tuple[int, int, int] = (28, 28, 1),
+    n_classes: int = 10,
+    preprocess: str | None = None,
+    mean: Any = None,
+    std: Any = None,
+    layout: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The fast checks run at upload (no onnxruntime): raises Rejected, or returns what was found."""
-    p = prepare(data, filename, image_shape=image_shape, n_classes=n_classes, preprocess_name=preprocess,
-                mean=mean, std=std, layout=layout, limits=limits)  # fmt: skip
+    p = prepare(
+        data,
+        filename,
+        image_shape=image_shape,
+        n_classes=n_classes,
+        preprocess_name=preprocess,
+        mean=mean,
+        std=std,
+        layout=layout,
+        limits=limits,
+    )
     return {
-        "format": p.fmt, "layout": p.plan.layout, "batch_mode": p.plan.batch_mode,
-        "preprocess": p.preprocess.to_dict(), "adaptation": p.notes, "file_bytes": p.file_bytes,
+        "format": p.fmt,
+        "layout": p.plan.layout,
+        "batch_mode": p.plan.batch_mode,
+        "preprocess": p.preprocess.to_dict(),
+        "adaptation": p.notes,
+        "file_bytes": p.file_bytes,
         "params": efficiency.count_params(p.model),
-    }  # fmt: skip
+    }
 
 
 class Deadline:
@@ -129,14 +149,25 @@ class Deadline:
 
 
 def _run(
-    child: ChildProcess, prep: Prepared, images: tuple[str, np.ndarray], pre: Preprocess,
-    plan: adapt.InputPlan, deadline: Deadline, progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+    child: ChildProcess,
+    prep: Prepared,
+    images: tuple[str, np.ndarray],
+    pre: Preprocess,
+    plan: adapt.InputPlan,
+    deadline: Deadline,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Run images (a cache key and the array) through the loaded model."""
     time_s = deadline.left()
     header, arrays = child.run_images(*images)
-    header.update(op="run", plan=plan.to_wire(), mean=list(pre.mean), std=list(pre.std),
-                  input_name=prep.checked.input_name, time_s=time_s)  # fmt: skip
+    header.update(
+        op="run",
+        plan=plan.to_wire(),
+        mean=list(pre.mean),
+        std=list(pre.std),
+        input_name=prep.checked.input_name,
+        time_s=time_s,
+    )
     return child.request(header, arrays, time_s=time_s, progress=progress, limit_s=deadline.limit_s)
 
 
@@ -178,8 +209,17 @@ def grade(
 ) -> GradeResult:
     """Score one model on a held-out dataset. Raises Rejected or RunFailed with the reason."""
     t = {"start": time.perf_counter()}
-    prep = prepare(data, filename, image_shape=dataset.image_shape, n_classes=dataset.n_classes,
-                   preprocess_name=preprocess, mean=mean, std=std, layout=layout, limits=limits)  # fmt: skip
+    prep = prepare(
+        data,
+        filename,
+        image_shape=dataset.image_shape,
+        n_classes=dataset.n_classes,
+        preprocess_name=preprocess,
+        mean=mean,
+        std=std,
+        layout=layout,
+        limits=limits,
+    )
     eff = efficiency.analyse(prep.model)
     t["checked"] = time.perf_counter()
     sandboxes = pool or default_pool()
@@ -195,8 +235,15 @@ def grade(
             limit_s=limits.time_s,
         )
         t["loaded"] = time.perf_counter()
-        reply, outs = _run(child, prep, (dataset.sha256, dataset.images), prep.preprocess,
-                           prep.plan, deadline, progress)  # fmt: skip
+        reply, outs = _run(
+            child,
+            prep,
+            (dataset.sha256, dataset.images),
+            prep.preprocess,
+            prep.plan,
+            deadline,
+            progress,
+        )
         t["inferred"] = time.perf_counter()
         clean = True  # the child did its job; what follows is about the model's outputs
         got = outputs.interpret(outs, len(dataset), dataset.n_classes)
@@ -222,8 +269,10 @@ def grade(
     notes.append(
         f"preprocessing: {preprocess_text(prep.preprocess)} (from {prep.preprocess.source})"
     )
-    notes.append(f"output {got.output_name!r} read as {got.kind.replace('_', ' ')}"
-                 + (" (softmax applied for log-loss)" if got.softmax_applied else ""))  # fmt: skip
+    notes.append(
+        f"output {got.output_name!r} read as {got.kind.replace('_', ' ')}"
+        + (" (softmax applied for log-loss)" if got.softmax_applied else "")
+    )
     timings = {
         "check_ms": (t["checked"] - t["start"]) * 1000,
         "session_ms": float(loaded.get("load_ms", 0.0)),
@@ -235,13 +284,26 @@ def grade(
         "total_ms": (t["scored"] - t["start"]) * 1000,
     }
     return GradeResult(
-        accuracy=scores["accuracy"], scores=scores, n_images=len(dataset), dataset_sha256=dataset.sha256,
-        preprocess=prep.preprocess, layout=prep.plan.layout, batch_mode=prep.plan.batch_mode,
-        provider=str(loaded.get("provider", "")), params=eff["params"], macs=eff["macs"],
-        file_bytes=prep.file_bytes, ms_per_image=timings["inference_ms"] / max(len(dataset), 1),
-        adaptation=notes, diagnosis=diagnosis, summary=eff["summary"], output_kind=got.kind,
-        timings=timings, predictions=got.predictions, probabilities=got.probabilities,
-    )  # fmt: skip
+        accuracy=scores["accuracy"],
+        scores=scores,
+        n_images=len(dataset),
+        dataset_sha256=dataset.sha256,
+        preprocess=prep.preprocess,
+        layout=prep.plan.layout,
+        batch_mode=prep.plan.batch_mode,
+        provider=str(loaded.get("provider", "")),
+        params=eff["params"],
+        macs=eff["macs"],
+        file_bytes=prep.file_bytes,
+        ms_per_image=timings["inference_ms"] / max(len(dataset), 1),
+        adaptation=notes,
+        diagnosis=diagnosis,
+        summary=eff["summary"],
+        output_kind=got.kind,
+        timings=timings,
+        predictions=got.predictions,
+        probabilities=got.probabilities,
+    )
 
 
 def preprocess_text(p: Preprocess) -> str:

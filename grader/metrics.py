@@ -24,8 +24,11 @@ def compute_scores(
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = np.where(support > 0, tp / np.maximum(support, 1), np.nan)
         precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
-        f1 = np.where(precision + np.nan_to_num(recall) > 0,
-                      2 * precision * np.nan_to_num(recall) / (precision + np.nan_to_num(recall)), 0.0)  # fmt: skip
+        f1 = np.where(
+            precision + np.nan_to_num(recall) > 0,
+            2 * precision * np.nan_to_num(recall) / (precision + np.nan_to_num(recall)),
+            0.0,
+        )
     present = support > 0
     scores: dict[str, Any] = {
         "accuracy": float(tp.sum() / n) if n else 0.0,

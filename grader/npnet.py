@@ -136,14 +136,30 @@ class _Builder:
                 )
             b = self.weight(lname, "b", (w.shape[3],))
             kh, kw = w.shape[:2]
-            self.spatial("Conv", spec, lname, (kh, kw), default_stride=1,
-                         inputs=[self.const(f"{lname}.W", w.transpose(3, 2, 0, 1)), self.const(f"{lname}.b", b)])  # fmt: skip
+            self.spatial(
+                "Conv",
+                spec,
+                lname,
+                (kh, kw),
+                default_stride=1,
+                inputs=[
+                    self.const(f"{lname}.W", w.transpose(3, 2, 0, 1)),
+                    self.const(f"{lname}.b", b),
+                ],
+            )
             self.shape[0] = w.shape[3]
         elif kind in ("maxpool2d", "avgpool2d"):
             self.to_nchw(f"{kind} layer {lname!r}")
             pool = _pair(spec.get("pool", 2), f"{lname} pool")
-            self.spatial("MaxPool" if kind == "maxpool2d" else "AveragePool", spec, lname, pool,
-                         default_stride=pool, inputs=[], kernel_shape=list(pool))  # fmt: skip
+            self.spatial(
+                "MaxPool" if kind == "maxpool2d" else "AveragePool",
+                spec,
+                lname,
+                pool,
+                default_stride=pool,
+                inputs=[],
+                kernel_shape=list(pool),
+            )
         elif kind == "batchnorm":
             ch = self.channels() if self.layout != "flat" else self.shape[0]
             params = [self.weight(lname, k, (ch,)) for k in ("gamma", "beta", "mean", "var")]
@@ -171,8 +187,16 @@ class _Builder:
         else:
             raise Rejected("npz_invalid", f"layer {i} has unknown type {kind!r}")
 
-    def spatial(self, op: str, spec: dict[str, Any], lname: str, kernel: tuple[int, int],
-                default_stride: int | tuple[int, int], inputs: list[str], **attrs: Any) -> None:  # fmt: skip
+    def spatial(
+        self,
+        op: str,
+        spec: dict[str, Any],
+        lname: str,
+        kernel: tuple[int, int],
+        default_stride: int | tuple[int, int],
+        inputs: list[str],
+        **attrs: Any,
+    ) -> None:
         stride = _pair(
             spec.get(
                 "stride",

@@ -55,7 +55,7 @@ class ChildProcess:
         env["OMP_NUM_THREADS"] = "1"
         self._dir = tempfile.TemporaryDirectory(prefix="podium-sandbox-")
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _CHILD_CODE],  # fmt: skip
+            [sys.executable, "-I", "-c", _CHILD_CODE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

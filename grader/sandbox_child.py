@@ -113,8 +113,10 @@ class Child:
         t0 = time.perf_counter()
         self.session = ort.InferenceSession(model, so, providers=providers)
         _maybe_crash("load")
-        return {"provider": self.session.get_providers()[0],
-                "load_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
+        return {
+            "provider": self.session.get_providers()[0],
+            "load_ms": (time.perf_counter() - t0) * 1000,
+        }
 
     def run(
         self, req: dict[str, Any], images: np.ndarray

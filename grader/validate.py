@@ -32,8 +32,13 @@ INPUT_DTYPES = {
     TensorProto.UINT8: "uint8",
 }
 _TYPED_FIELDS = (
-    "float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data",
-)  # fmt: skip
+    "float_data",
+    "int32_data",
+    "string_data",
+    "int64_data",
+    "double_data",
+    "uint64_data",
+)
 
 
 @dataclass

@@ -87,9 +87,13 @@ def mnist_cnn_shallow() -> nn.Sequential:
     c1 = SameConv2d(1, 10, 5, 2, (28, 28))
     h, w = c1.out_hw
     return nn.Sequential(
-        c1, nn.ReLU(), FlattenHWC(),
-        nn.Linear(h * w * 10, 50), nn.ReLU(), nn.Linear(50, 10),
-    )  # fmt: skip
+        c1,
+        nn.ReLU(),
+        FlattenHWC(),
+        nn.Linear(h * w * 10, 50),
+        nn.ReLU(),
+        nn.Linear(50, 10),
+    )
 
 
 def mnist_cnn_deep() -> nn.Sequential:
@@ -98,9 +102,19 @@ def mnist_cnn_deep() -> nn.Sequential:
     c3 = SameConv2d(40, 80, 5, 1, c2.out_hw)
     h, w = c3.out_hw
     return nn.Sequential(
-        c1, nn.ReLU(), c2, nn.ReLU(), c3, nn.ReLU(), nn.Dropout(0.5), FlattenHWC(),
-        nn.Linear(h * w * 80, 50), nn.ReLU(), nn.Dropout(0.5), nn.Linear(50, 10),
-    )  # fmt: skip
+        c1,
+        nn.ReLU(),
+        c2,
+        nn.ReLU(),
+        c3,
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        FlattenHWC(),
+        nn.Linear(h * w * 80, 50),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(50, 10),
+    )
 
 
 def mnist_lenet_small() -> nn.Sequential:
@@ -110,10 +124,17 @@ def mnist_lenet_small() -> nn.Sequential:
     s = valid_output_size(s, 2, 2)  # 5
     return nn.Sequential(
         ToNCHW(),
-        nn.Conv2d(1, 10, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(10, 5, 3), nn.ReLU(), nn.MaxPool2d(2),
-        FlattenHWC(), nn.Linear(s * s * 5, 64), nn.ReLU(), nn.Linear(64, 10),
-    )  # fmt: skip
+        nn.Conv2d(1, 10, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(10, 5, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        FlattenHWC(),
+        nn.Linear(s * s * 5, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
 
 
 def cifar10_cnn_bn(dropouts: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)) -> nn.Sequential:
@@ -127,9 +148,13 @@ def cifar10_cnn_bn(dropouts: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)) -> nn.Seq
         layers += [nn.MaxPool2d(2), nn.Dropout(p)]
         hw = (hw[0] // 2, hw[1] // 2)
     layers += [
-        FlattenHWC(), nn.Linear(hw[0] * hw[1] * cin, 512), nn.ReLU(), bn1d(512),
-        nn.Dropout(dropouts[3]), nn.Linear(512, 10),
-    ]  # fmt: skip
+        FlattenHWC(),
+        nn.Linear(hw[0] * hw[1] * cin, 512),
+        nn.ReLU(),
+        bn1d(512),
+        nn.Dropout(dropouts[3]),
+        nn.Linear(512, 10),
+    ]
     return nn.Sequential(*layers)
 
 
@@ -194,53 +219,177 @@ def _add(spec: Spec) -> None:
     SPECS[spec.name] = spec
 
 
-_add(Spec("mnist_logreg", "mnist", lambda: nn.Sequential(nn.Linear(784, 10)), 7850, 7850,
-          "flat_hwc", "mnist", "probabilities", 0.889,
-          "Dense(10, softmax) on 784 inputs", _sgd(0.02, 15)))  # fmt: skip
-_add(Spec("mnist_mlp_50", "mnist", lambda: mlp(784, [50]), 39760, 39760,
-          "flat_hwc", "mnist", "probabilities", 0.9373,
-          "Dense(50, relu), Dense(10, softmax)", _sgd(0.05, 20)))  # fmt: skip
-_add(Spec("mnist_mlp_500x2", "mnist", lambda: mlp(784, [500, 500]), 648010, 648010,
-          "flat_hwc", "mnist", "logits", 0.9517,
-          "Dense(500, relu) x2, Dense(10)", _sgd(0.05, 20)))  # fmt: skip
-_add(Spec("mnist_mlp_512x3", "mnist", lambda: mlp(784, [512, 512, 512], 0.2), 932362, 932362,
-          "flat_hwc", "mnist", "logits", None,
-          "[Dense(512, relu), Dropout(0.2)] x3, Dense(10)", _sgd(0.05, 20)))  # fmt: skip
-_add(Spec("mnist_cnn_shallow", "mnist", mnist_cnn_shallow, 98820, 98820,
-          "nchw", "mnist", "logits", 0.9449,
-          "channels-first Conv2D(10, 5x5, s2, same, relu), Flatten, Dense(50, relu), Dense(10)",
-          _sgd(0.05, 20)))  # fmt: skip
-_add(Spec("mnist_cnn_deep", "mnist", mnist_cnn_deep, 286940, 286940,
-          "nchw", "mnist", "logits", 0.9726,
-          "channels-first Conv2D(10,5x5,s2,same,relu), Conv2D(40,5x5,s2,same,relu), "
-          "Conv2D(80,5x5,s1,same,relu), Dropout(0.5), Flatten, Dense(50,relu), Dropout(0.5), "
-          "Dense(10)", _sgd(0.05, 20, augmentation=MNIST_AUG), target_accuracy=0.9851,
-          course_note="course: 0.9726 plain, 0.9851 with augmentation and noise, both trained on "
-          "6,000 images; this one is trained on all 60,000 (minus validation)"))  # fmt: skip
-_add(Spec("mnist_cnn_deep_6k", "mnist", mnist_cnn_deep, 286940, 286940,
-          "nchw", "mnist", "logits", 0.9851,
-          "mnist_cnn_deep trained on a fixed 6,000-image subset of the training set",
-          _sgd(0.05, 80, augmentation=MNIST_AUG, subset=6000, patience=30),
-          course_note="like for like with the course's 6,000-image runs (0.9726 plain, "
-          "0.9851 with augmentation and noise)"))  # fmt: skip
-_add(Spec("mnist_lenet_small", "mnist", mnist_lenet_small, 9269, 9269,
-          "nhwc", "mnist", "logits", 0.9866,
-          "channels-last Conv2D(10,3x3,relu), MaxPool(2), Conv2D(5,3x3,relu), MaxPool(2), "
-          "Flatten, Dense(64,relu), Dense(10)",
-          _sgd(0.003, 30, optimizer="rmsprop", momentum=0.0, nesterov=False),
-          course_note="course: RMSprop, 20 epochs (constant lr); here RMSprop with OneCycle, 30 epochs"))  # fmt: skip
-_add(Spec("cifar10_cnn_bn", "cifar10", cifar10_cnn_bn, 1345066, 1343146,
-          "nhwc", "cifar10", "logits", 0.90,
-          "3 x [Conv2D(f,3x3,same,relu), BN, Conv2D(f,3x3,same,relu), BN, MaxPool(2), "
-          "Dropout] f=32,64,128; Flatten; Dense(512,relu), BN, Dropout; Dense(10)",
-          _sgd(0.05, 100, weight_decay=5e-4, augmentation=CIFAR_AUG, patience=30,
-               precision="bf16", label_smoothing=0.1),
-          course_note="course: about 0.90 with augmentation, on official CIFAR-10; target here "
-          ">= 0.87 on CIFAR-10 (JPEG copy)", target_accuracy=0.87))  # fmt: skip
-_add(Spec("cifar10_logreg", "cifar10", lambda: nn.Sequential(nn.Linear(3072, 10)), 30730, 30730,
-          "flat_hwc", "cifar10", "probabilities", None,
-          "Dense(10, softmax) on 3072 inputs (H,W,C order): the CIFAR-10 floor",
-          _sgd(0.01, 10)))  # fmt: skip
+_add(
+    Spec(
+        "mnist_logreg",
+        "mnist",
+        lambda: nn.Sequential(nn.Linear(784, 10)),
+        7850,
+        7850,
+        "flat_hwc",
+        "mnist",
+        "probabilities",
+        0.889,
+        "Dense(10, softmax) on 784 inputs",
+        _sgd(0.02, 15),
+    )
+)
+_add(
+    Spec(
+        "mnist_mlp_50",
+        "mnist",
+        lambda: mlp(784, [50]),
+        39760,
+        39760,
+        "flat_hwc",
+        "mnist",
+        "probabilities",
+        0.9373,
+        "Dense(50, relu), Dense(10, softmax)",
+        _sgd(0.05, 20),
+    )
+)
+_add(
+    Spec(
+        "mnist_mlp_500x2",
+        "mnist",
+        lambda: mlp(784, [500, 500]),
+        648010,
+        648010,
+        "flat_hwc",
+        "mnist",
+        "logits",
+        0.9517,
+        "Dense(500, relu) x2, Dense(10)",
+        _sgd(0.05, 20),
+    )
+)
+_add(
+    Spec(
+        "mnist_mlp_512x3",
+        "mnist",
+        lambda: mlp(784, [512, 512, 512], 0.2),
+        932362,
+        932362,
+        "flat_hwc",
+        "mnist",
+        "logits",
+        None,
+        "[Dense(512, relu), Dropout(0.2)] x3, Dense(10)",
+        _sgd(0.05, 20),
+    )
+)
+_add(
+    Spec(
+        "mnist_cnn_shallow",
+        "mnist",
+        mnist_cnn_shallow,
+        98820,
+        98820,
+        "nchw",
+        "mnist",
+        "logits",
+        0.9449,
+        "channels-first Conv2D(10, 5x5, s2, same, relu), Flatten, Dense(50, relu), Dense(10)",
+        _sgd(0.05, 20),
+    )
+)
+_add(
+    Spec(
+        "mnist_cnn_deep",
+        "mnist",
+        mnist_cnn_deep,
+        286940,
+        286940,
+        "nchw",
+        "mnist",
+        "logits",
+        0.9726,
+        "channels-first Conv2D(10,5x5,s2,same,relu), Conv2D(40,5x5,s2,same,relu), "
+        "Conv2D(80,5x5,s1,same,relu), Dropout(0.5), Flatten, Dense(50,relu), Dropout(0.5), "
+        "Dense(10)",
+        _sgd(0.05, 20, augmentation=MNIST_AUG),
+        target_accuracy=0.9851,
+        course_note="course: 0.9726 plain, 0.9851 with augmentation and noise, both trained on "
+        "6,000 images; this one is trained on all 60,000 (minus validation)",
+    )
+)
+_add(
+    Spec(
+        "mnist_cnn_deep_6k",
+        "mnist",
+        mnist_cnn_deep,
+        286940,
+        286940,
+        "nchw",
+        "mnist",
+        "logits",
+        0.9851,
+        "mnist_cnn_deep trained on a fixed 6,000-image subset of the training set",
+        _sgd(0.05, 80, augmentation=MNIST_AUG, subset=6000, patience=30),
+        course_note="like for like with the course's 6,000-image runs (0.9726 plain, "
+        "0.9851 with augmentation and noise)",
+    )
+)
+_add(
+    Spec(
+        "mnist_lenet_small",
+        "mnist",
+        mnist_lenet_small,
+        9269,
+        9269,
+        "nhwc",
+        "mnist",
+        "logits",
+        0.9866,
+        "channels-last Conv2D(10,3x3,relu), MaxPool(2), Conv2D(5,3x3,relu), MaxPool(2), "
+        "Flatten, Dense(64,relu), Dense(10)",
+        _sgd(0.003, 30, optimizer="rmsprop", momentum=0.0, nesterov=False),
+        course_note="course: RMSprop, 20 epochs (constant lr); here RMSprop with OneCycle, 30 epochs",
+    )
+)
+_add(
+    Spec(
+        "cifar10_cnn_bn",
+        "cifar10",
+        cifar10_cnn_bn,
+        1345066,
+        1343146,
+        "nhwc",
+        "cifar10",
+        "logits",
+        0.90,
+        "3 x [Conv2D(f,3x3,same,relu), BN, Conv2D(f,3x3,same,relu), BN, MaxPool(2), "
+        "Dropout] f=32,64,128; Flatten; Dense(512,relu), BN, Dropout; Dense(10)",
+        _sgd(
+            0.05,
+            100,
+            weight_decay=5e-4,
+            augmentation=CIFAR_AUG,
+            patience=30,
+            precision="bf16",
+            label_smoothing=0.1,
+        ),
+        course_note="course: about 0.90 with augmentation, on official CIFAR-10; target here "
+        ">= 0.87 on CIFAR-10 (JPEG copy)",
+        target_accuracy=0.87,
+    )
+)
+_add(
+    Spec(
+        "cifar10_logreg",
+        "cifar10",
+        lambda: nn.Sequential(nn.Linear(3072, 10)),
+        30730,
+        30730,
+        "flat_hwc",
+        "cifar10",
+        "probabilities",
+        None,
+        "Dense(10, softmax) on 3072 inputs (H,W,C order): the CIFAR-10 floor",
+        _sgd(0.01, 10),
+    )
+)
 
 
 def build(name: str, seed: int = 0) -> nn.Module:

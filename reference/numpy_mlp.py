@@ -132,9 +132,13 @@ class SGDMomentum:
 
 class Adam:
     def __init__(
-        self, params: list[np.ndarray], lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999,
+        self,
+        params: list[np.ndarray],
+        lr: float = 1e-3,
+        b1: float = 0.9,
+        b2: float = 0.999,
         eps: float = 1e-8,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
@@ -237,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         val_acc = float((net.predict(x_va) == y_va).mean())
         if val_acc > best[0]:
             best = (val_acc, epoch, [p.copy() for p in net.params])
-        print(f"{time.strftime('%H:%M:%S')} numpy_mlp epoch {epoch}/{args.epochs} "
-              f"loss {tot / len(order):.4f} val_acc {val_acc:.4f} {time.time() - t0:.1f}s", flush=True)  # fmt: skip
+        print(
+            f"{time.strftime('%H:%M:%S')} numpy_mlp epoch {epoch}/{args.epochs} "
+            f"loss {tot / len(order):.4f} val_acc {val_acc:.4f} {time.time() - t0:.1f}s",
+            flush=True,
+        )
     elapsed = time.time() - t_start
     for p, q in zip(net.params, best[2], strict=True):
         p[...] = q
@@ -250,38 +257,47 @@ def main(argv: list[str] | None = None) -> int:
     n_params = sum(p.size for p in net.params)
     print(f"saved {out}: {n_params} params, test accuracy {test_acc:.4f}", flush=True)
     if args.out is None:
-        manifest.upsert({
-            "name": "numpy_mlp",
-            "format": "npz",
-            "dataset": "mnist",
-            "test_data": "MNIST",
-            "test_sha256": test_sha,
-            "file": "models/numpy_mlp.npz",
-            "description": f"from-scratch NumPy MLP {'-'.join(map(str, sizes))} (ReLU, softmax)",
-            "params": n_params,
-            "trainable_params": n_params,
-            "macs": sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
-            "preprocess": "unit",
-            "layout": "flat_hwc",
-            "output": "probabilities",
-            "recipe": {"optimizer": args.optimizer, "lr": lr, "schedule": "constant",
-                       "batch": args.batch, "augmentation": None, "val_fraction": 0.1,
-                       "seed": args.seed, "framework": "numpy (reference/numpy_mlp.py)"},  # fmt: skip
-            "epochs": args.epochs,
-            "best_epoch": best[1],
-            "train_size": len(x_tr),
-            "val_size": len(x_va),
-            "val_accuracy": round(best[0], 4),
-            "test_accuracy": round(test_acc, 4),
-            "test_size": len(y_test),
-            "course_accuracy": None,
-            "target_accuracy": 0.97,
-            "course_note": "",
-            "sha256": sha256_file(out),
-            "size_bytes": out.stat().st_size,
-            "train_seconds": round(elapsed, 1),
-            "command": f"python -m reference.numpy_mlp --data {args.data} --epochs {args.epochs}",
-        })  # fmt: skip
+        manifest.upsert(
+            {
+                "name": "numpy_mlp",
+                "format": "npz",
+                "dataset": "mnist",
+                "test_data": "MNIST",
+                "test_sha256": test_sha,
+                "file": "models/numpy_mlp.npz",
+                "description": f"from-scratch NumPy MLP {'-'.join(map(str, sizes))} (ReLU, softmax)",
+                "params": n_params,
+                "trainable_params": n_params,
+                "macs": sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+                "preprocess": "unit",
+                "layout": "flat_hwc",
+                "output": "probabilities",
+                "recipe": {
+                    "optimizer": args.optimizer,
+                    "lr": lr,
+                    "schedule": "constant",
+                    "batch": args.batch,
+                    "augmentation": None,
+                    "val_fraction": 0.1,
+                    "seed": args.seed,
+                    "framework": "numpy (reference/numpy_mlp.py)",
+                },
+                "epochs": args.epochs,
+                "best_epoch": best[1],
+                "train_size": len(x_tr),
+                "val_size": len(x_va),
+                "val_accuracy": round(best[0], 4),
+                "test_accuracy": round(test_acc, 4),
+                "test_size": len(y_test),
+                "course_accuracy": None,
+                "target_accuracy": 0.97,
+                "course_note": "",
+                "sha256": sha256_file(out),
+                "size_bytes": out.stat().st_size,
+                "train_seconds": round(elapsed, 1),
+                "command": f"python -m reference.numpy_mlp --data {args.data} --epochs {args.epochs}",
+            }
+        )
     return 0
 
 

@@ -77,17 +77,23 @@ def make_optimizer(model: nn.Module, r: dict[str, Any]) -> torch.optim.Optimizer
     if r["optimizer"] == "rmsprop":  # Keras RMSprop: rho 0.9, epsilon 1e-7
         return torch.optim.RMSprop(model.parameters(), lr=r["lr"], alpha=0.9, eps=1e-7)
     return torch.optim.SGD(
-        model.parameters(), lr=r["lr"], momentum=r["momentum"], nesterov=r["nesterov"],
+        model.parameters(),
+        lr=r["lr"],
+        momentum=r["momentum"],
+        nesterov=r["nesterov"],
         weight_decay=r["weight_decay"],
-    )  # fmt: skip
+    )
 
 
 def make_schedule(opt: torch.optim.Optimizer, r: dict[str, Any], steps: int) -> Any:
     if r["schedule"] == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=r["lr"], total_steps=steps, pct_start=0.25,
+            opt,
+            max_lr=r["lr"],
+            total_steps=steps,
+            pct_start=0.25,
             cycle_momentum=r["optimizer"] == "sgd",
-        )  # fmt: skip
+        )
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _s: 1.0)
 
 
@@ -123,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         r["lr"] = args.lr
     base = dict(r)
     if args.extend:
-        r["extension"] = {"epochs": args.extend, "lr": args.extend_lr or r["lr"] / 5,
-                          "schedule": "cosine", "momentum": 0.9}  # fmt: skip
+        r["extension"] = {
+            "epochs": args.extend,
+            "lr": args.extend_lr or r["lr"] / 5,
+            "schedule": "cosine",
+            "momentum": 0.9,
+        }
     total_epochs = r["epochs"] + (args.extend or 0)
 
     x_all, y_all, _ = load_split(args.data, "train")
@@ -145,8 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     opt = make_optimizer(model, r)
     sched = make_schedule(opt, r, r["epochs"] * steps_per_epoch)
     gen = torch.Generator().manual_seed(r["seed"])
-    state: dict[str, Any] = {"epoch": 0, "history": [], "best_acc": -1.0, "best_epoch": 0,
-                             "best_model": None, "elapsed": 0.0, "bad_epochs": 0}  # fmt: skip
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "history": [],
+        "best_acc": -1.0,
+        "best_epoch": 0,
+        "best_model": None,
+        "elapsed": 0.0,
+        "bad_epochs": 0,
+    }
     ck_dir = CKPT / spec.name
     ck = ck_dir / "last.pt"
     if args.export_only and not ck.exists():
@@ -217,27 +234,49 @@ def main(argv: list[str] | None = None) -> int:
             tot_ok += int((out.argmax(1) == yb).sum())
             seen += len(idx)
             if step and step % 200 == 0 and steps_per_epoch > 400:
-                print(f"    step {step}/{steps_per_epoch} loss {tot_loss / seen:.4f} "
-                      f"acc {tot_ok / seen:.4f} {time.time() - t0:.0f}s", flush=True)  # fmt: skip
+                print(
+                    f"    step {step}/{steps_per_epoch} loss {tot_loss / seen:.4f} "
+                    f"acc {tot_ok / seen:.4f} {time.time() - t0:.0f}s",
+                    flush=True,
+                )
         val_loss, val_acc = evaluate(model, batcher, x_va, y_va)
         state["epoch"] += 1
         dt = time.time() - t0
         state["elapsed"] += dt
         lr = opt.param_groups[0]["lr"]
-        state["history"].append({"epoch": state["epoch"], "train_loss": tot_loss / seen,
-                                 "train_acc": tot_ok / seen, "val_loss": val_loss,
-                                 "val_acc": val_acc, "lr": lr, "seconds": dt})  # fmt: skip
+        state["history"].append(
+            {
+                "epoch": state["epoch"],
+                "train_loss": tot_loss / seen,
+                "train_acc": tot_ok / seen,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "lr": lr,
+                "seconds": dt,
+            }
+        )
         if val_acc >= state["best_acc"]:  # ties: the later epoch, further into the LR anneal
             state["best_acc"], state["best_epoch"], state["bad_epochs"] = val_acc, state["epoch"], 0
             state["best_model"] = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             state["bad_epochs"] += 1
-        log(f"{spec.name} epoch {state['epoch']}/{total_epochs} loss {tot_loss / seen:.4f} "
+        log(
+            f"{spec.name} epoch {state['epoch']}/{total_epochs} loss {tot_loss / seen:.4f} "
             f"acc {tot_ok / seen:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f} "
-            f"lr {lr:.5f} {dt:.0f}s (best {state['best_acc']:.4f} @ {state['best_epoch']})")  # fmt: skip
+            f"lr {lr:.5f} {dt:.0f}s (best {state['best_acc']:.4f} @ {state['best_epoch']})"
+        )
         ck_dir.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "gen": gen.get_state(), "state": state, "recipe": r}, ck.with_suffix(".tmp"))  # fmt: skip
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "gen": gen.get_state(),
+                "state": state,
+                "recipe": r,
+            },
+            ck.with_suffix(".tmp"),
+        )
         ck.with_suffix(".tmp").replace(ck)
     if state["bad_epochs"] >= r["patience"]:
         log(f"early stop: no val improvement for {r['patience']} epochs")
@@ -250,9 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: dict[str, Any],
-                      n_train: int, n_val: int, x_test: np.ndarray, y_test: np.ndarray,
-                      test_sha: str, data: Path) -> int:  # fmt: skip
+def export_and_record(
+    spec: Spec,
+    model: nn.Module,
+    r: dict[str, Any],
+    state: dict[str, Any],
+    n_train: int,
+    n_val: int,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    test_sha: str,
+    data: Path,
+) -> int:
     from reference.export import export_onnx
 
     model = model.to(memory_format=torch.contiguous_format).eval()
@@ -301,7 +349,7 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
                 "extension",
             )
             if k in r
-        },  # fmt: skip
+        },
         "epochs": state["epoch"],
         "best_epoch": state["best_epoch"],
         "train_size": n_train,
@@ -318,8 +366,10 @@ def export_and_record(spec: Spec, model: nn.Module, r: dict[str, Any], state: di
         "command": f"python -m reference.train {spec.name} --data {data}",
     }
     manifest.upsert(entry)
-    log(f"exported {out.name}: test accuracy {test_acc:.4f}"
-        f"{' on CIFAR-10 (JPEG copy)' if jpeg else ''} (course {spec.course_accuracy})")  # fmt: skip
+    log(
+        f"exported {out.name}: test accuracy {test_acc:.4f}"
+        f"{' on CIFAR-10 (JPEG copy)' if jpeg else ''} (course {spec.course_accuracy})"
+    )
     return 0
 
 

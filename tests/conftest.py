@@ -88,14 +88,38 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         url = _database_url(connection.settings_dict)
     _purge_broker()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, PODIUM_TESTING="1", DATABASE_URL=url, PYTHONUNBUFFERED="1",
-               PODIUM_VAR_DIR=str(settings.VAR_DIR))  # fmt: skip
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu", "-P", "solo",
-           "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
-           "-n", f"test-{os.getpid()}@%h"]  # fmt: skip
+    env = dict(
+        os.environ,
+        PODIUM_TESTING="1",
+        DATABASE_URL=url,
+        PYTHONUNBUFFERED="1",
+        PODIUM_VAR_DIR=str(settings.VAR_DIR),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "cpu,gpu",
+        "-P",
+        "solo",
+        "-c",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "info",
+        "-n",
+        f"test-{os.getpid()}@%h",
+    ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 60
     while b"ready." not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -18,12 +18,38 @@ def _fmt(x: float | None) -> str:
 def standings_csv(*, competition: Competition, private: bool = True) -> str:
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["rank", "name", "kind", "score", "public_score", "params", "macs", "file_bytes",
-                "entries", "last_submission", "submission_id"])  # fmt: skip
+    w.writerow(
+        [
+            "rank",
+            "name",
+            "kind",
+            "score",
+            "public_score",
+            "params",
+            "macs",
+            "file_bytes",
+            "entries",
+            "last_submission",
+            "submission_id",
+        ]
+    )
     for r in leaderboard_get(competition=competition, private=private):
         kind = "baseline" if r.is_baseline else "team" if r.is_team else "student"
-        w.writerow([r.rank, r.name, kind, _fmt(r.score), _fmt(r.public_score), r.params, r.macs,
-                    r.file_bytes, r.entries, r.last_submission.isoformat(), r.submission_id])  # fmt: skip
+        w.writerow(
+            [
+                r.rank,
+                r.name,
+                kind,
+                _fmt(r.score),
+                _fmt(r.public_score),
+                r.params,
+                r.macs,
+                r.file_bytes,
+                r.entries,
+                r.last_submission.isoformat(),
+                r.submission_id,
+            ]
+        )
     return out.getvalue()
 
 
@@ -65,8 +91,14 @@ def grades_csv(
     w.writerow(header + (["grade"] if rule else []))
     for u in users:
         entry = by_user.get(u.pk)
-        line = [u.username, u.email, u.get_full_name(), team_of.get(u.pk, ""),
-                _fmt(entry.score if entry else None), entry.rank if entry else ""]  # fmt: skip
+        line = [
+            u.username,
+            u.email,
+            u.get_full_name(),
+            team_of.get(u.pk, ""),
+            _fmt(entry.score if entry else None),
+            entry.rank if entry else "",
+        ]
         if rule:
             assert low is not None and high is not None
             share = 0.0 if entry is None else (entry.score - low) / (high - low)

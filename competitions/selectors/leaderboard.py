@@ -30,9 +30,20 @@ from django.db.models.functions import RowNumber
 from competitions.models import Competition, Standing, Submission, TeamMembership
 
 _FIELDS = (
-    "id", "user_id", "user__username", "team_id", "team__name", "is_baseline", "label",
-    "public_score", "private_score", "params", "macs", "file_bytes", "created_at",
-)  # fmt: skip
+    "id",
+    "user_id",
+    "user__username",
+    "team_id",
+    "team__name",
+    "is_baseline",
+    "label",
+    "public_score",
+    "private_score",
+    "params",
+    "macs",
+    "file_bytes",
+    "created_at",
+)
 
 
 @dataclass
@@ -74,7 +85,7 @@ def _entries() -> dict[str, Any]:
             When(is_baseline=False, team__isnull=True, then=F("user_id")),
             default=no_int,
             output_field=big,
-        ),  # fmt: skip
+        ),
     ]
     scored = Case(
         When(status=Submission.Status.SCORED, public_score__isnull=False, then=Value(1)),
@@ -83,8 +94,12 @@ def _entries() -> dict[str, Any]:
     )
     # The entrant's row: a scored entry, the one they chose, else the best public score, and
     # among equal scores the earliest.
-    order = [scored.desc(), F("is_final").desc(), F("public_score").desc(nulls_last=True),
-             F("created_at").asc()]  # fmt: skip
+    order = [
+        scored.desc(),
+        F("is_final").desc(),
+        F("public_score").desc(nulls_last=True),
+        F("created_at").asc(),
+    ]
     return {
         "scored": scored,
         "pick": Window(RowNumber(), partition_by=partition, order_by=order),
@@ -145,16 +160,24 @@ def _ranked(competition: Competition, standings: list[dict[str, Any]], private: 
         team_id = None if s["is_baseline"] else s["team_id"]
         rows.append(
             Row(
-                rank=0, name=s["name"], score=score, submission_id=str(s["submission_id"]),
-                params=s["params"], macs=s["macs"], file_bytes=s["file_bytes"],
-                entries=s["entries"], last_submission=s["last_submission"],
-                submitted_at=s["submitted_at"], is_baseline=s["is_baseline"],
+                rank=0,
+                name=s["name"],
+                score=score,
+                submission_id=str(s["submission_id"]),
+                params=s["params"],
+                macs=s["macs"],
+                file_bytes=s["file_bytes"],
+                entries=s["entries"],
+                last_submission=s["last_submission"],
+                submitted_at=s["submitted_at"],
+                is_baseline=s["is_baseline"],
                 is_team=team_id is not None,
                 user_ids=members.get(team_id or 0, set()) | {s["user_id"]},
-                team_id=s["team_id"], public_score=s["public_score"],
+                team_id=s["team_id"],
+                public_score=s["public_score"],
                 private_score=s["private_score"] if private else None,
             )
-        )  # fmt: skip
+        )
     rows.sort(key=lambda r: (-r.score, r.submitted_at))
     for i, row in enumerate(rows, start=1):
         row.rank = i

@@ -60,9 +60,11 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     # The "started" line goes in with the claim, not with the result: an attempt whose worker is
     # killed still leaves it. F("attempts") is the old value in the UPDATE, hence + 1.
     started = Concat(
-        F("log"), Value(f"{now:%Y-%m-%d %H:%M:%S} attempt "),
-        Cast(F("attempts") + 1, CharField()), Value(f" started on {socket.gethostname()}\n"),
-    )  # fmt: skip
+        F("log"),
+        Value(f"{now:%Y-%m-%d %H:%M:%S} attempt "),
+        Cast(F("attempts") + 1, CharField()),
+        Value(f" started on {socket.gethostname()}\n"),
+    )
     changed = Submission.objects.filter(pk=submission_id, status=S.QUEUED).update(
         status=S.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0.0, log=started
     )
@@ -179,15 +181,26 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
     )
     metric = competition.metric
     # Where a worker's time goes besides the engine (read by bench/pipeline.py).
-    pipeline_ms = {"claim_ms": claim_ms, "dataset_ms": dataset_ms,
-                   "split_scores_ms": (time.perf_counter() - t0) * 1000}  # fmt: skip
+    pipeline_ms = {
+        "claim_ms": claim_ms,
+        "dataset_ms": dataset_ms,
+        "split_scores_ms": (time.perf_counter() - t0) * 1000,
+    }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
     written = _write_result(sub, attempt, public, private, metric, result, log, pipeline_ms)
     return "scored" if written else "stale"
 
 
-def _write_result(sub: Submission, attempt: int, public: dict[str, Any], private: dict[str, Any],
-                  metric: str, result: GradeResult, log: str, pipeline_ms: dict[str, float]) -> int:  # fmt: skip
+def _write_result(
+    sub: Submission,
+    attempt: int,
+    public: dict[str, Any],
+    private: dict[str, Any],
+    metric: str,
+    result: GradeResult,
+    log: str,
+    pipeline_ms: dict[str, float],
+) -> int:
     with transaction.atomic():
         written = _running(sub.pk, attempt).update(
             status=S.SCORED,
@@ -241,7 +254,8 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 counts["retried"] += 1
         else:
             message = f"Grading was interrupted {attempts} times (worker lost); giving up."
-            _fail(sid, attempts, code="worker_lost", message=message, log=_log(message),
-                  counts=False)  # fmt: skip
+            _fail(
+                sid, attempts, code="worker_lost", message=message, log=_log(message), counts=False
+            )
             counts["failed"] += 1
     return counts

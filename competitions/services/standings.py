@@ -84,7 +84,7 @@ def standings_rebuild(*, competition: Competition) -> int:
                     is_baseline=r["is_baseline"],
                     team_id=r["team_id"],
                     user_id=r["user_id"],
-                ),  # fmt: skip
+                ),
                 **standing_fields(r),
             )
             for r in entrant_rows(competition_id=competition.pk)

@@ -11,9 +11,17 @@ import numpy as np
 from grader.errors import DatasetError
 
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 MNIST_CLASSES = [str(i) for i in range(10)]
 
 

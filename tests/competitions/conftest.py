@@ -72,9 +72,18 @@ def competition(course, dataset, users):
     from competitions.models import Competition
 
     return Competition.objects.create(
-        course=course, slug="digits", title="Digits", dataset=dataset,
+        course=course,
+        slug="digits",
+        title="Digits",
+        dataset=dataset,
         opens_at=timezone.now() - dt.timedelta(days=1),
         closes_at=timezone.now() + dt.timedelta(days=7),
-        daily_limit=3, total_limit=10, max_team_size=2, allowed_formats=["onnx", "npz"],
-        public_fraction=0.5, split_seed=7, time_limit_s=60, created_by=users["teacher"],
-    )  # fmt: skip
+        daily_limit=3,
+        total_limit=10,
+        max_team_size=2,
+        allowed_formats=["onnx", "npz"],
+        public_fraction=0.5,
+        split_seed=7,
+        time_limit_s=60,
+        created_by=users["teacher"],
+    )

@@ -26,21 +26,50 @@ def test_cli_submit_waits_and_prints_result(
         os.environ, PODIUM_TOKEN=key, PODIUM_URL=live_server.url, XDG_CONFIG_HOME=str(tmp_path)
     )
     run = subprocess.run(
-        [sys.executable, "-m", "competitions.cli", "submit", str(model), "--competition",
-         competition.slug, "--preprocess", "unit", "--poll", "0.3", "--timeout", "90"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "competitions.cli",
+            "submit",
+            str(model),
+            "--competition",
+            competition.slug,
+            "--preprocess",
+            "unit",
+            "--poll",
+            "0.3",
+            "--timeout",
+            "90",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "status: scored" in run.stdout and "public score: 0." in run.stdout
     assert "upload cli model.onnx [" in run.stderr and "100%" in run.stderr
     sub = Submission.objects.get(user=users["alice"])
     assert sub.status == "scored" and f"{sub.public_score:.4f}" in run.stdout
 
-    board = subprocess.run([sys.executable, "-m", "competitions.cli", "leaderboard", competition.slug],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    board = subprocess.run(
+        [sys.executable, "-m", "competitions.cli", "leaderboard", competition.slug],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert board.returncode == 0 and "alice" in board.stdout
 
     no_token = dict(env, PODIUM_TOKEN="")
-    fail = subprocess.run([sys.executable, "-m", "competitions.cli", "competitions"], cwd=ROOT,
-                          env=no_token, capture_output=True, text=True, timeout=60)  # fmt: skip
+    fail = subprocess.run(
+        [sys.executable, "-m", "competitions.cli", "competitions"],
+        cwd=ROOT,
+        env=no_token,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert fail.returncode != 0 and "PODIUM_TOKEN" in fail.stderr

@@ -85,5 +85,8 @@ def test_seed_demo_is_idempotent_and_grades_baselines():
         assert sub.result["n_images"] == 10000
         assert abs(sub.result["accuracy"] - expected[sub.label]) <= 1e-4, sub.label
     call_command("seed_demo", "--sync", "--baseline", "mnist_logreg", stdout=io.StringIO())
-    assert (Competition.objects.count(), Submission.objects.count(),
-            HeldOutDataset.objects.count()) == counts  # fmt: skip
+    assert (
+        Competition.objects.count(),
+        Submission.objects.count(),
+        HeldOutDataset.objects.count(),
+    ) == counts

@@ -85,16 +85,18 @@ def test_lost_worker_is_retried_by_the_sweeper(users, competition, models, celer
     sub = wait_done(sub.pk)
     # Simulate a worker that died mid-run during a rescore: running, attempt 1, long ago.
     long_ago = timezone.now() - dt.timedelta(hours=3)
-    Submission.objects.filter(pk=sub.pk).update(status="running", attempts=1, started_at=long_ago,
-                                               public_score=None)  # fmt: skip
+    Submission.objects.filter(pk=sub.pk).update(
+        status="running", attempts=1, started_at=long_ago, public_score=None
+    )
     assert submissions_sweep()["retried"] == 1
     sub = wait_done(sub.pk)
     assert sub.status == "scored" and sub.attempts == 2 and sub.public_score is not None
     assert "lost" in sub.log
 
     # At the last attempt the sweeper gives up and says why (without using the quota).
-    Submission.objects.filter(pk=sub.pk).update(status="running", attempts=settings.PODIUM_MAX_ATTEMPTS,
-                                               started_at=long_ago)  # fmt: skip
+    Submission.objects.filter(pk=sub.pk).update(
+        status="running", attempts=settings.PODIUM_MAX_ATTEMPTS, started_at=long_ago
+    )
     assert submissions_sweep()["failed"] == 1
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.error_code == "worker_lost"

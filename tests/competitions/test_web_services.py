@@ -145,9 +145,12 @@ def test_leave_before_first_submission(users, competition):
 
 def _scored(sub, public, private, params=100, created=None):
     Submission.objects.filter(pk=sub.pk).update(
-        status="scored", public_score=public, private_score=private, params=params,
+        status="scored",
+        public_score=public,
+        private_score=private,
+        params=params,
         created_at=created or sub.created_at,
-    )  # fmt: skip
+    )
     standing_refresh_for(submission=sub)  # the update above bypasses the grading service
     sub.refresh_from_db()
     return sub
@@ -222,13 +225,27 @@ def test_roster_import_and_enrollment_code(course, users):
 
 def test_declared_preprocessing_is_checked_at_upload(users, competition, models):
     with pytest.raises(Refused) as e:
-        submission_create(user=users["alice"], competition=competition,
-                          upload=upload(models["good"]), preprocess="cifar10")  # fmt: skip
+        submission_create(
+            user=users["alice"],
+            competition=competition,
+            upload=upload(models["good"]),
+            preprocess="cifar10",
+        )
     assert e.value.code == "bad_preprocess"
     with pytest.raises(Refused) as e:
-        submission_create(user=users["alice"], competition=competition,
-                          upload=upload(models["good"]), mean=[0.5], std=[0.0])  # fmt: skip
+        submission_create(
+            user=users["alice"],
+            competition=competition,
+            upload=upload(models["good"]),
+            mean=[0.5],
+            std=[0.0],
+        )
     assert e.value.code == "bad_preprocess"
-    sub = submission_create(user=users["alice"], competition=competition,
-                            upload=upload(models["good"]), mean=[0.1307], std=[0.3081])  # fmt: skip
+    sub = submission_create(
+        user=users["alice"],
+        competition=competition,
+        upload=upload(models["good"]),
+        mean=[0.1307],
+        std=[0.3081],
+    )
     assert sub.preprocess == "custom" and sub.mean == [0.1307]

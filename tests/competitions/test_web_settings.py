@@ -38,19 +38,32 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {
         k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
     }
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base | env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
 def test_production_settings_pass_check_deploy_and_require_secret_key():
-    ok = _manage("check", "--deploy", "--fail-level", "WARNING",
-                 DJANGO_SETTINGS_MODULE="config.production", PODIUM_TESTING="0",
-                 SECRET_KEY="x" * 30 + "-production-secret-key-0123456789",
-                 ALLOWED_HOSTS="podium.example.org")  # fmt: skip
+    ok = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="config.production",
+        PODIUM_TESTING="0",
+        SECRET_KEY="x" * 30 + "-production-secret-key-0123456789",
+        ALLOWED_HOSTS="podium.example.org",
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    missing = _manage("check", DJANGO_SETTINGS_MODULE="config.production",
-                      ALLOWED_HOSTS="podium.example.org")  # fmt: skip
+    missing = _manage(
+        "check", DJANGO_SETTINGS_MODULE="config.production", ALLOWED_HOSTS="podium.example.org"
+    )
     assert missing.returncode != 0 and "SECRET_KEY" in missing.stderr
     bad = _manage("check", DEBUG="perhaps")
     assert bad.returncode != 0 and "DEBUG" in bad.stderr

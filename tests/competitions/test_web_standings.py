@@ -33,8 +33,10 @@ def _carol_enrolled(course, users):
 
 
 def _snapshot(rows):
-    return [(r.rank, r.name, r.score, r.submission_id, r.entries, r.is_team, sorted(r.user_ids))
-            for r in rows]  # fmt: skip
+    return [
+        (r.rank, r.name, r.score, r.submission_id, r.entries, r.is_team, sorted(r.user_ids))
+        for r in rows
+    ]
 
 
 def _assert_consistent(competition):

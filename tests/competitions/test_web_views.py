@@ -21,11 +21,19 @@ pytestmark = pytest.mark.django_db
 
 def _scored(sub, public=0.81, private=0.77):
     Submission.objects.filter(pk=sub.pk).update(
-        status="scored", public_score=public, private_score=private, params=7850,
-        public_scores={"accuracy": public, "per_class_accuracy": [0.5] * 10, "macro_f1": 0.5,
-                       "confusion": [[1] * 10] * 10, "log_loss": None},
+        status="scored",
+        public_score=public,
+        private_score=private,
+        params=7850,
+        public_scores={
+            "accuracy": public,
+            "per_class_accuracy": [0.5] * 10,
+            "macro_f1": 0.5,
+            "confusion": [[1] * 10] * 10,
+            "log_loss": None,
+        },
         private_scores={"accuracy": private},
-    )  # fmt: skip
+    )
     standing_refresh_for(submission=sub)  # the update above bypasses the grading service
     sub.refresh_from_db()
     return sub
@@ -172,10 +180,19 @@ def test_oversized_upload_refused_before_reading(client, users, competition, set
 
 
 def test_api_tokens_competitions_submit_poll_leaderboard(client, users, competition, models):
-    assert client.post("/api/tokens", {"username": "alice", "password": "wrong"},
-                       content_type="application/json").status_code == 401  # fmt: skip
-    response = client.post("/api/tokens", {"username": "alice", "password": "pw-alice-123"},
-                           content_type="application/json")  # fmt: skip
+    assert (
+        client.post(
+            "/api/tokens",
+            {"username": "alice", "password": "wrong"},
+            content_type="application/json",
+        ).status_code
+        == 401
+    )
+    response = client.post(
+        "/api/tokens",
+        {"username": "alice", "password": "pw-alice-123"},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     auth = {"Authorization": f"Bearer {response.json()['token']}"}
     assert client.get("/api/competitions").status_code == 401
@@ -226,13 +243,25 @@ def test_instructor_creates_competition(client, users, course, dataset):
     client.force_login(users["teacher"])
     now = timezone.localtime()
     data = {
-        "course": course.pk, "slug": "new-one", "title": "New one", "description": "d",
-        "dataset": dataset.pk, "metric": "accuracy", "public_fraction": "0.3", "split_seed": "5",
+        "course": course.pk,
+        "slug": "new-one",
+        "title": "New one",
+        "description": "d",
+        "dataset": dataset.pk,
+        "metric": "accuracy",
+        "public_fraction": "0.3",
+        "split_seed": "5",
         "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
         "closes_at": (now + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
-        "daily_limit": 5, "total_limit": 50, "max_team_size": 1, "allowed_formats": ["onnx"],
-        "time_limit_s": 60, "memory_mb": 2048, "visibility": "course", "queue": "cpu",
-    }  # fmt: skip
+        "daily_limit": 5,
+        "total_limit": 50,
+        "max_team_size": 1,
+        "allowed_formats": ["onnx"],
+        "time_limit_s": 60,
+        "memory_mb": 2048,
+        "visibility": "course",
+        "queue": "cpu",
+    }
     too_long = client.post(reverse("competitions:competition_new"), {**data, "time_limit_s": 5000})
     most = django_settings.CELERY_TASK_SOFT_TIME_LIMIT - 60
     assert too_long.status_code == 200 and f"Between 1 and {most} s" in too_long.content.decode()

@@ -29,9 +29,22 @@ def mnist():
 
 def _cli(model: Path, *args: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "check", str(model), "--data", str(MNIST), "--json", *args],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "check",
+            str(model),
+            "--data",
+            str(MNIST),
+            "--json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

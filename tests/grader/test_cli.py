@@ -13,8 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader", "check", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "check", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_scores_a_model_and_prints_json(tmp_path: Path, trained: Weights) -> None:
@@ -55,8 +60,12 @@ def test_check_rejects_a_bad_file_with_exit_2_and_the_reason(tmp_path: Path) -> 
     assert "rejected [not_onnx]" in out.stderr and "not an ONNX file" in out.stderr
     out = run_cli(str(path), "--json")
     assert out.returncode == 2
-    assert json.loads(out.stdout) == {"ok": False, "kind": "rejected", "code": "not_onnx",
-                                      "message": "this is not an ONNX file (it cannot be parsed)"}  # fmt: skip
+    assert json.loads(out.stdout) == {
+        "ok": False,
+        "kind": "rejected",
+        "code": "not_onnx",
+        "message": "this is not an ONNX file (it cannot be parsed)",
+    }
 
 
 def test_check_missing_file_exits_2(tmp_path: Path) -> None:

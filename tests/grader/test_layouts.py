@@ -32,9 +32,13 @@ def reference_predictions(trained: Weights, mnist_small: Dataset, pool: SandboxP
 
 @pytest.mark.parametrize(("layout", "shape"), MNIST_LAYOUTS)
 def test_mnist_layout_is_detected_and_predictions_match(
-    layout: str, shape: list, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    layout: str,
+    shape: list,
+    trained: Weights,
+    mnist_small: Dataset,
+    pool: SandboxPool,
     reference_predictions: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     model = raw(linear_model(*trained, shape, layout=layout))
     assert grader.check_upload(model, "m.onnx")["layout"] == layout
     r = grader.grade(model, "m.onnx", mnist_small, pool=pool)
@@ -44,9 +48,12 @@ def test_mnist_layout_is_detected_and_predictions_match(
 
 @pytest.mark.parametrize("batch", [1, 10])
 def test_fixed_batch_runs_in_chunks_and_trims_padding(
-    batch: int, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    batch: int,
+    trained: Weights,
+    mnist_small: Dataset,
+    pool: SandboxPool,
     reference_predictions: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     ds = mnist_small.subset(np.arange(25))  # 25 is not a multiple of 10: the last chunk is padded
     r = grader.grade(raw(linear_model(*trained, [batch, 1, 28, 28])), "m.onnx", ds, pool=pool)
     assert r.batch_mode == "fixed"
@@ -61,9 +68,13 @@ def test_fixed_batch_runs_in_chunks_and_trims_padding(
     ("shape", "layout"), [([1, 28, 28], "nchw"), ([784], "flat_hwc"), ([28, 28, 1], "nhwc")]
 )
 def test_input_without_batch_dimension_runs_one_image_at_a_time(
-    shape: list, layout: str, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    shape: list,
+    layout: str,
+    trained: Weights,
+    mnist_small: Dataset,
+    pool: SandboxPool,
     reference_predictions: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     ds = mnist_small.subset(np.arange(30))
     model = linear_model(*trained, shape, layout=layout)
     assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [10]
@@ -110,8 +121,9 @@ def test_cifar_layouts_score_high(
 def test_flat_cifar_input_defaults_to_hwc_order_and_says_so(cifar_weights: Weights) -> None:
     info = grader.check_upload(
         raw(linear_model(*cifar_weights, ["N", 3072], layout="flat_hwc", image_shape=CIFAR)),
-        "c.onnx", image_shape=CIFAR,
-    )  # fmt: skip
+        "c.onnx",
+        image_shape=CIFAR,
+    )
     assert info["layout"] == "flat_hwc"
     assert any("declare flat_chw" in n for n in info["adaptation"])
 
@@ -134,8 +146,13 @@ def test_flat_cifar_scores_high_only_with_the_right_declaration(
 def test_flat_chw_from_model_metadata(
     cifar_weights: Weights, cifar_synth: Dataset, pool: SandboxPool
 ) -> None:
-    model = linear_model(*cifar_weights, ["N", 3072], layout="flat_chw", image_shape=CIFAR,
-                         meta={"podium.layout": "flat_chw"})  # fmt: skip
+    model = linear_model(
+        *cifar_weights,
+        ["N", 3072],
+        layout="flat_chw",
+        image_shape=CIFAR,
+        meta={"podium.layout": "flat_chw"},
+    )
     r = grader.grade(raw(model), "c.onnx", cifar_synth, pool=pool)
     assert r.layout == "flat_chw" and r.accuracy > 0.95
 
@@ -144,8 +161,12 @@ def test_cifar_predictions_identical_in_every_layout(
     cifar_weights: Weights, cifar_synth: Dataset, pool: SandboxPool
 ) -> None:
     preds = []
-    for layout, shape in [("nchw", ["N", 3, 32, 32]), ("nhwc", ["N", 32, 32, 3]),
-                          ("flat_hwc", ["N", 3072]), ("flat_chw", ["N", 3072])]:  # fmt: skip
+    for layout, shape in [
+        ("nchw", ["N", 3, 32, 32]),
+        ("nhwc", ["N", 32, 32, 3]),
+        ("flat_hwc", ["N", 3072]),
+        ("flat_chw", ["N", 3072]),
+    ]:
         model = raw(linear_model(*cifar_weights, shape, layout=layout, image_shape=CIFAR))
         preds.append(
             grader.grade(model, "c.onnx", cifar_synth, layout=layout, pool=pool).predictions
@@ -170,9 +191,12 @@ def test_uint8_input_gets_raw_pixels_without_preprocessing(
 
 @pytest.mark.parametrize("dtype", [TensorProto.DOUBLE, TensorProto.FLOAT16])
 def test_float64_and_float16_inputs_are_converted(
-    dtype: int, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    dtype: int,
+    trained: Weights,
+    mnist_small: Dataset,
+    pool: SandboxPool,
     reference_predictions: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     model = linear_model(*trained, ["N", 784], layout="flat_hwc", input_dtype=dtype)
     cast = helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT)
     for node in model.graph.node:

@@ -17,8 +17,9 @@ from grader.metrics import compute_scores
 def test_scores_on_a_hand_checked_example() -> None:
     labels = np.array([0, 0, 1, 1, 2])
     preds = np.array([0, 1, 1, 1, 0])
-    probs = np.array([[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3],
-                      [0.5, 0.25, 0.25]])  # fmt: skip
+    probs = np.array(
+        [[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.5, 0.25, 0.25]]
+    )
     s = compute_scores(labels, preds, probs, n_classes=3)
     assert s["accuracy"] == pytest.approx(0.6)
     assert s["n_images"] == 5
@@ -52,11 +53,16 @@ def conv_bn_gemm() -> bytes:
         helper.make_node("Gemm", ["f", "fw", "fb"], ["y"]),
     ]
     inits = [
-        init("cw", rng.normal(size=(4, 1, 3, 3))), init("cb", np.zeros(4)),
-        init("g", np.ones(4)), init("be", np.zeros(4)), init("m", np.zeros(4)), init("v", np.ones(4)),
+        init("cw", rng.normal(size=(4, 1, 3, 3))),
+        init("cb", np.zeros(4)),
+        init("g", np.ones(4)),
+        init("be", np.zeros(4)),
+        init("m", np.zeros(4)),
+        init("v", np.ones(4)),
         init("shape", [-1, 144], np.int64),  # not a parameter: an integer shape
-        init("fw", rng.normal(size=(144, 10))), init("fb", np.zeros(10)),
-    ]  # fmt: skip
+        init("fw", rng.normal(size=(144, 10))),
+        init("fb", np.zeros(10)),
+    ]
     return raw(make_model(nodes, [vi("x", ["N", 1, 8, 8])], [vi("y", ["N", 10])], inits))
 
 

@@ -90,7 +90,8 @@ W_CONV = RNG.normal(size=(3, 3, 3, 4)).astype(np.float32)
 B_CONV = RNG.normal(size=4).astype(np.float32)
 CASES: dict[str, tuple[list[dict[str, Any]], list[int], dict[str, np.ndarray], Callable]] = {
     "dense": (
-        [{"type": "dense", "name": "fc"}], [12],
+        [{"type": "dense", "name": "fc"}],
+        [12],
         {"fc.W": RNG.normal(size=(12, 5)), "fc.b": RNG.normal(size=5)},
         lambda x, a: x @ a["fc.W"] + a["fc.b"],
     ),
@@ -98,47 +99,71 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[int], dict[str, np.ndarray], C
     "sigmoid": ([{"type": "sigmoid"}], [12], {}, lambda x, a: 1 / (1 + np.exp(-x))),
     "tanh": ([{"type": "tanh"}], [12], {}, lambda x, a: np.tanh(x)),
     "leaky_relu": (
-        [{"type": "leaky_relu", "alpha": 0.2}], [12], {}, lambda x, a: np.where(x > 0, x, 0.2 * x)
+        [{"type": "leaky_relu", "alpha": 0.2}],
+        [12],
+        {},
+        lambda x, a: np.where(x > 0, x, 0.2 * x),
     ),
     "leaky_relu_default_alpha": (
-        [{"type": "leaky_relu"}], [12], {}, lambda x, a: np.where(x > 0, x, 0.01 * x)
+        [{"type": "leaky_relu"}],
+        [12],
+        {},
+        lambda x, a: np.where(x > 0, x, 0.01 * x),
     ),
     "softmax": ([{"type": "softmax"}], [12], {}, lambda x, a: np_softmax(x)),
     "dropout": ([{"type": "dropout", "rate": 0.5}], [12], {}, lambda x, a: x),
     "batchnorm_flat": (
-        [{"type": "batchnorm", "name": "bn"}], [12],
-        {"bn.gamma": RNG.normal(size=12), "bn.beta": RNG.normal(size=12),
-         "bn.mean": RNG.normal(size=12), "bn.var": RNG.uniform(0.5, 2, size=12)},
-        lambda x, a: (x - a["bn.mean"]) / np.sqrt(a["bn.var"] + 1e-3) * a["bn.gamma"] + a["bn.beta"],
+        [{"type": "batchnorm", "name": "bn"}],
+        [12],
+        {
+            "bn.gamma": RNG.normal(size=12),
+            "bn.beta": RNG.normal(size=12),
+            "bn.mean": RNG.normal(size=12),
+            "bn.var": RNG.uniform(0.5, 2, size=12),
+        },
+        lambda x, a: (
+            (x - a["bn.mean"]) / np.sqrt(a["bn.var"] + 1e-3) * a["bn.gamma"] + a["bn.beta"]
+        ),
     ),
     "normalize_flat": (
-        [{"type": "normalize", "name": "nm"}], [12],
+        [{"type": "normalize", "name": "nm"}],
+        [12],
         {"nm.mean": RNG.normal(size=12), "nm.std": RNG.uniform(0.5, 2, size=12)},
         lambda x, a: (x - a["nm.mean"]) / a["nm.std"],
     ),
     "flatten": ([{"type": "flatten"}], IMG, {}, lambda x, a: flat(x)),
     "normalize_image": (
-        [{"type": "normalize", "name": "nm"}, {"type": "flatten"}], IMG,
+        [{"type": "normalize", "name": "nm"}, {"type": "flatten"}],
+        IMG,
         {"nm.mean": np.array([0.1, 0.2, 0.3]), "nm.std": np.array([0.5, 1.5, 2.0])},
         lambda x, a: flat((x - a["nm.mean"]) / a["nm.std"]),
     ),
     "normalize_after_conv": (
-        [{"type": "conv2d", "name": "c"}, {"type": "normalize", "name": "nm"}, {"type": "flatten"}], IMG,
+        [{"type": "conv2d", "name": "c"}, {"type": "normalize", "name": "nm"}, {"type": "flatten"}],
+        IMG,
         {"c.W": W_CONV, "c.b": B_CONV, "nm.mean": np.arange(4.0), "nm.std": np.arange(1.0, 5.0)},
         lambda x, a: flat((np_conv(x, W_CONV, B_CONV, 1, "valid") - a["nm.mean"]) / a["nm.std"]),
     ),
     "batchnorm_image": (
-        [{"type": "batchnorm", "name": "bn", "epsilon": 1e-5}, {"type": "flatten"}], IMG,
-        {"bn.gamma": np.array([1.0, 2, 3]), "bn.beta": np.array([0.5, 0, -1]),
-         "bn.mean": np.array([0.1, -0.2, 0.3]), "bn.var": np.array([1.0, 0.5, 2])},
-        lambda x, a: flat((x - a["bn.mean"]) / np.sqrt(a["bn.var"] + 1e-5) * a["bn.gamma"] + a["bn.beta"]),
+        [{"type": "batchnorm", "name": "bn", "epsilon": 1e-5}, {"type": "flatten"}],
+        IMG,
+        {
+            "bn.gamma": np.array([1.0, 2, 3]),
+            "bn.beta": np.array([0.5, 0, -1]),
+            "bn.mean": np.array([0.1, -0.2, 0.3]),
+            "bn.var": np.array([1.0, 0.5, 2]),
+        },
+        lambda x, a: flat(
+            (x - a["bn.mean"]) / np.sqrt(a["bn.var"] + 1e-5) * a["bn.gamma"] + a["bn.beta"]
+        ),
     ),
     "softmax_image": (
-        [{"type": "conv2d", "name": "c"}, {"type": "softmax"}, {"type": "flatten"}], IMG,
+        [{"type": "conv2d", "name": "c"}, {"type": "softmax"}, {"type": "flatten"}],
+        IMG,
         {"c.W": W_CONV, "c.b": B_CONV},
         lambda x, a: flat(np_softmax(np_conv(x, W_CONV, B_CONV, 1, "valid"))),
     ),
-}  # fmt: skip
+}
 for _stride in (1, 2):
     for _pad in ("same", "valid"):
         CASES[f"conv2d_s{_stride}_{_pad}"] = (
@@ -153,12 +178,14 @@ for _stride in (1, 2):
 for _kind in ("max", "avg"):
     for _pool, _stride, _pad in ((2, 2, "valid"), (3, 2, "same"), (3, 1, "valid"), (2, 2, "same")):
         CASES[f"{_kind}pool2d_p{_pool}_s{_stride}_{_pad}"] = (
-            [{"type": f"{_kind}pool2d", "pool": _pool, "stride": _stride, "padding": _pad},
-             {"type": "flatten"}],
+            [
+                {"type": f"{_kind}pool2d", "pool": _pool, "stride": _stride, "padding": _pad},
+                {"type": "flatten"},
+            ],
             [7, 7, 3],  # odd size: "same" pads unevenly
             {},
             lambda x, a, k=_kind, pl=_pool, s=_stride, p=_pad: flat(np_pool(x, pl, s, p, k)),
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -175,8 +202,11 @@ def test_converted_layer_equals_numpy_forward(case: str) -> None:
 def test_keras_same_padding_at_stride_2_on_28_pixels() -> None:
     assert same_pads(28, 5, 2) == (1, 2)
     w = RNG.normal(size=(5, 5, 1, 2)).astype(np.float32)
-    data = npz_bytes([{"type": "conv2d", "name": "c", "stride": 2, "padding": "same"},
-                      {"type": "flatten"}], [28, 28, 1], **{"c.W": w, "c.b": np.zeros(2, np.float32)})  # fmt: skip
+    data = npz_bytes(
+        [{"type": "conv2d", "name": "c", "stride": 2, "padding": "same"}, {"type": "flatten"}],
+        [28, 28, 1],
+        **{"c.W": w, "c.b": np.zeros(2, np.float32)},
+    )
     conv = next(n for n in npz_to_onnx(data).graph.node if n.op_type == "Conv")
     pads = next(a.ints for a in conv.attribute if a.name == "pads")
     assert list(pads) == [1, 1, 2, 2]  # top, left, bottom, right: the smaller half first
@@ -263,15 +293,35 @@ def test_missing_weight_names_the_array() -> None:
 @pytest.mark.parametrize(
     ("layers", "arrays", "fragment"),
     [
-        ([{"type": "dense", "name": "fc"}], {"fc.W": np.zeros((100, 10)), "fc.b": np.zeros(10)}, "fc.W"),
-        ([{"type": "dense", "name": "fc"}], {"fc.W": np.zeros((784, 10)), "fc.b": np.zeros(7)}, "'fc.b' has shape (7,)"),
-        ([{"type": "conv2d", "name": "c"}, {"type": "flatten"}], {"c.W": np.zeros((3, 3, 2, 4)), "c.b": np.zeros(4)}, "c.W is (3, 3, 2, 4)"),
-        ([{"type": "batchnorm", "name": "bn"}], {"bn.gamma": np.zeros(5), "bn.beta": np.zeros(784),
-          "bn.mean": np.zeros(784), "bn.var": np.ones(784)}, "'bn.gamma' has shape (5,)"),
+        (
+            [{"type": "dense", "name": "fc"}],
+            {"fc.W": np.zeros((100, 10)), "fc.b": np.zeros(10)},
+            "fc.W",
+        ),
+        (
+            [{"type": "dense", "name": "fc"}],
+            {"fc.W": np.zeros((784, 10)), "fc.b": np.zeros(7)},
+            "'fc.b' has shape (7,)",
+        ),
+        (
+            [{"type": "conv2d", "name": "c"}, {"type": "flatten"}],
+            {"c.W": np.zeros((3, 3, 2, 4)), "c.b": np.zeros(4)},
+            "c.W is (3, 3, 2, 4)",
+        ),
+        (
+            [{"type": "batchnorm", "name": "bn"}],
+            {
+                "bn.gamma": np.zeros(5),
+                "bn.beta": np.zeros(784),
+                "bn.mean": np.zeros(784),
+                "bn.var": np.ones(784),
+            },
+            "'bn.gamma' has shape (5,)",
+        ),
         ([{"type": "conv2d", "name": "c"}], {}, "image input"),
         ([{"type": "swish"}], {}, "unknown type 'swish'"),
     ],
-)  # fmt: skip
+)
 def test_wrong_shapes_and_layers_name_the_problem(
     layers: list, arrays: dict, fragment: str
 ) -> None:

@@ -25,15 +25,19 @@ EXPECTED_KIND = {
 
 @pytest.fixture(scope="module")
 def logits_result(trained: Weights, mnist_small: Dataset, pool: SandboxPool) -> grader.GradeResult:
-    return grader.grade(raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), "m.onnx",
-                        mnist_small, pool=pool)  # fmt: skip
+    return grader.grade(
+        raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), "m.onnx", mnist_small, pool=pool
+    )
 
 
 @pytest.mark.parametrize("form", OUTPUT_FORMS)
 def test_every_output_form_gives_the_same_predictions(
-    form: str, trained: Weights, mnist_small: Dataset, pool: SandboxPool,
+    form: str,
+    trained: Weights,
+    mnist_small: Dataset,
+    pool: SandboxPool,
     logits_result: grader.GradeResult,
-) -> None:  # fmt: skip
+) -> None:
     model = raw(linear_model(*trained, ["N", 784], layout="flat_hwc", output=form))
     r = grader.grade(model, "m.onnx", mnist_small, pool=pool)
     assert r.output_kind == EXPECTED_KIND[form]
@@ -74,7 +78,7 @@ def test_sklearn_style_label_and_zipmap_probabilities(
             ["output_probability"],
             domain="ai.onnx.ml",
             classlabels_int64s=list(range(10)),
-        ),  # fmt: skip
+        ),
     ]
     zipmap_type = helper.make_sequence_type_proto(
         helper.make_map_type_proto(
@@ -87,7 +91,7 @@ def test_sklearn_style_label_and_zipmap_probabilities(
         [
             vi("output_label", ["N"], TensorProto.INT64),
             helper.make_value_info("output_probability", zipmap_type),
-        ],  # fmt: skip
+        ],
         [init("W", w), init("B", b)],
         extra_opsets=[("ai.onnx.ml", 1)],
     )

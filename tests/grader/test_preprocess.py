@@ -65,8 +65,15 @@ def test_cifar10_preset_is_per_channel(
     soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool, cifar_unit_probs: np.ndarray
 ) -> None:
     mean, std = PRESETS["cifar10"]
-    model = raw(linear_model(*soft_cifar, ["N", 32, 32, 3], layout="nhwc",
-                             image_shape=(32, 32, 3), expects=(mean, std)))  # fmt: skip
+    model = raw(
+        linear_model(
+            *soft_cifar,
+            ["N", 32, 32, 3],
+            layout="nhwc",
+            image_shape=(32, 32, 3),
+            expects=(mean, std),
+        )
+    )
     r = grader.grade(model, "c.onnx", cifar_synth, preprocess="cifar10", pool=pool)
     assert r.preprocess.mean == mean and len(r.preprocess.std) == 3
     assert r.accuracy > 0.95
@@ -94,8 +101,15 @@ def test_custom_per_channel_mean_std(
     soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool, cifar_unit_probs: np.ndarray
 ) -> None:
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.4)
-    model = raw(linear_model(*soft_cifar, ["N", 32, 32, 3], layout="nhwc",
-                             image_shape=(32, 32, 3), expects=(mean, std)))  # fmt: skip
+    model = raw(
+        linear_model(
+            *soft_cifar,
+            ["N", 32, 32, 3],
+            layout="nhwc",
+            image_shape=(32, 32, 3),
+            expects=(mean, std),
+        )
+    )
     r = grader.grade(
         model, "c.onnx", cifar_synth, mean="0.4,0.5,0.6", std="0.2, 0.3, 0.4", pool=pool
     )
@@ -112,8 +126,9 @@ def test_metadata_preprocess_and_layout_are_read(
     trained: Weights, mnist_small: Dataset, pool: SandboxPool
 ) -> None:
     meta = {"podium.preprocess": "mnist", "podium.layout": "flat_hwc"}
-    model = linear_model(*trained, ["N", 784], layout="flat_hwc", meta=meta,
-                         expects=PRESETS["mnist"])  # fmt: skip
+    model = linear_model(
+        *trained, ["N", 784], layout="flat_hwc", meta=meta, expects=PRESETS["mnist"]
+    )
     r = grader.grade(raw(model), "m.onnx", mnist_small, pool=pool)
     assert r.preprocess.name == "mnist" and r.preprocess.source == "model metadata"
     assert r.accuracy > 0.85
@@ -132,8 +147,13 @@ def test_metadata_mean_std_are_read(
 def test_upload_declaration_beats_metadata(
     trained: Weights, mnist_small: Dataset, pool: SandboxPool
 ) -> None:
-    model = linear_model(*trained, ["N", 784], layout="flat_hwc",
-                         meta={"podium.preprocess": "raw"}, expects=PRESETS["symmetric"])  # fmt: skip
+    model = linear_model(
+        *trained,
+        ["N", 784],
+        layout="flat_hwc",
+        meta={"podium.preprocess": "raw"},
+        expects=PRESETS["symmetric"],
+    )
     r = grader.grade(raw(model), "m.onnx", mnist_small, preprocess="symmetric", pool=pool)
     assert r.preprocess.name == "symmetric" and r.preprocess.source == "upload"
     assert r.accuracy > 0.85
@@ -168,9 +188,12 @@ def test_bad_preprocess_declarations(kw: dict, channels: int, fragment: str) -> 
 
 
 def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_only(
-    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    trained: Weights,
+    mnist_small: Dataset,
+    mnist_sample: Dataset,
+    pool: SandboxPool,
     sent_to_child: Frames,
-) -> None:  # fmt: skip
+) -> None:
     w, b = trained
     model = raw(linear_model(w / 255.0, b, ["N", 1, 28, 28]))  # trained on raw 0..255 pixels
     r = grader.grade(

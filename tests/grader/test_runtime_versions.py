@@ -33,14 +33,21 @@ def test_check_upload_never_imports_onnxruntime_in_the_caller() -> None:
         print(sorted(m for m in sys.modules if m.startswith("onnxruntime")))
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         timeout=60, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def relu_model(ir: int, opset: int) -> bytes:
-    m = make_model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])],
-                   opset=opset, ir=ir)  # fmt: skip
+    m = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])], opset=opset, ir=ir
+    )
     return m.SerializeToString()
 
 

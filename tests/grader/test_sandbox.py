@@ -34,8 +34,14 @@ def with_side_branch(weights: Weights, side: list[onnx.NodeProto], inits: list[A
         helper.make_node("Mul", ["side", "zero"], ["nothing"]),
         helper.make_node("Add", ["logits", "nothing"], ["y"]),
     ]
-    return raw(make_model(nodes, [vi("x", ["N", 784])], [vi("y", ["N", 10])],
-                          [init("W", w), init("B", b), init("zero", 0.0), *inits]))  # fmt: skip
+    return raw(
+        make_model(
+            nodes,
+            [vi("x", ["N", 784])],
+            [vi("y", ["N", 10])],
+            [init("W", w), init("B", b), init("zero", 0.0), *inits],
+        )
+    )
 
 
 def expand_bomb(weights: Weights) -> bytes:
@@ -55,7 +61,7 @@ def constant_of_shape_bomb(weights: Weights) -> bytes:
             ["shape"],
             ["big"],
             value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
-        ),  # fmt: skip
+        ),
         helper.make_node("ReduceSum", ["big"], ["bigsum"], keepdims=0),
         helper.make_node("Add", ["bigsum", "xmin"], ["side"]),
     ]
@@ -67,7 +73,7 @@ def endless_loop(weights: Weights) -> bytes:
         [
             helper.make_node("Identity", ["cond_in"], ["cond_out"]),
             helper.make_node("Add", ["v_in", "one"], ["v_out"]),
-        ],  # fmt: skip
+        ],
         "body",
         [vi("i", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL), vi("v_in", [])],
         [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [])],
@@ -117,8 +123,9 @@ def test_time_limit_covers_the_whole_submission_not_each_step(
     run_s = grader.grade(model, "slow.onnx", one_batch, pool=pool).timings["inference_ms"] / 1000
     limit = round(max(2.5 * run_s, 0.5), 2)
     t0 = time.monotonic()
-    r = grader.grade(model, "slow.onnx", one_batch, sample=mnist_sample,
-                     limits=Limits(time_s=limit), pool=pool)  # fmt: skip
+    r = grader.grade(
+        model, "slow.onnx", one_batch, sample=mnist_sample, limits=Limits(time_s=limit), pool=pool
+    )
     elapsed = time.monotonic() - t0
     assert r.n_images == 200 and r.accuracy < 0.3 and r.diagnosis is None
     assert "the diagnosis on the public sample was stopped (time_limit)" in r.adaptation
@@ -126,9 +133,13 @@ def test_time_limit_covers_the_whole_submission_not_each_step(
 
 
 def test_diagnosis_runs_only_for_a_poor_held_out_score(
-    trained: Weights, trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    trained: Weights,
+    trained_bytes: bytes,
+    mnist_small: Dataset,
+    mnist_sample: Dataset,
+    pool: SandboxPool,
     sent_to_child: Frames,
-) -> None:  # fmt: skip
+) -> None:
     good = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
     assert good.accuracy >= 0.8 and "sample_accuracy" not in good.scores
     assert [k for k, _ in runs_sent(sent_to_child)] == [mnist_small.sha256]  # held-out run only
@@ -235,8 +246,11 @@ def test_child_asked_for_images_it_never_received_fails_cleanly(trained: Weights
     child = ChildProcess()
     model = raw(linear_model(*trained, ["N", 784], layout="flat_hwc"))
     try:
-        child.request({"op": "load", **run_limits_header(Limits())},
-                      {"model": np.frombuffer(model, np.uint8)}, time_s=30)  # fmt: skip
+        child.request(
+            {"op": "load", **run_limits_header(Limits())},
+            {"model": np.frombuffer(model, np.uint8)},
+            time_s=30,
+        )
         child.images_sent.add("never-sent")
         header, arrays = child.run_images("never-sent", np.zeros((1, 28, 28, 1), np.uint8))
         assert arrays == {}
@@ -247,17 +261,31 @@ def test_child_asked_for_images_it_never_received_fails_cleanly(trained: Weights
             "dtype": "float32",
         }
         with pytest.raises(RunFailed) as info:
-            child.request({**header, "op": "run", "plan": plan, "mean": [0.0], "std": [1.0],
-                           "input_name": "x", "time_s": 30}, arrays, time_s=30)  # fmt: skip
+            child.request(
+                {
+                    **header,
+                    "op": "run",
+                    "plan": plan,
+                    "mean": [0.0],
+                    "std": [1.0],
+                    "input_name": "x",
+                    "time_s": 30,
+                },
+                arrays,
+                time_s=30,
+            )
         assert info.value.code == "runtime_error" and "never sent" in info.value.message
     finally:
         child.close()
 
 
 def test_labels_never_reach_the_child(
-    trained: Weights, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool,
+    trained: Weights,
+    mnist_small: Dataset,
+    mnist_sample: Dataset,
+    pool: SandboxPool,
     sent_to_child: Frames,
-) -> None:  # fmt: skip
+) -> None:
     sent = sent_to_child
     w, b = trained
     model = raw(
@@ -290,16 +318,28 @@ def test_child_environment_holds_no_dataset_path_or_secret(monkeypatch: pytest.M
         child.close()
     assert data_dir not in environ and "hunter2" not in environ
     keys = {entry.split("=", 1)[0] for entry in environ.split("\0") if entry}
-    assert keys <= {"PATH", "LANG", "LC_ALL", "HOME", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
-                    "PODIUM_TEST_CRASH", "PYTHONPATH", "OMP_NUM_THREADS", "LC_CTYPE"}  # fmt: skip
+    assert keys <= {
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "HOME",
+        "CUDA_VISIBLE_DEVICES",
+        "LD_LIBRARY_PATH",
+        "PODIUM_TEST_CRASH",
+        "PYTHONPATH",
+        "OMP_NUM_THREADS",
+        "LC_CTYPE",
+    }
     assert "podium-sandbox-" in cwd
 
 
 @pytest.mark.skipif(providers.cuda_status()[0], reason="a usable GPU is present")
 def test_cuda_probe_says_one_line_and_falls_back_to_cpu(
-    trained: Weights, mnist_small: Dataset, capsys: pytest.CaptureFixture[str],
+    trained: Weights,
+    mnist_small: Dataset,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setattr(providers, "_said", False)
     assert providers.choose_providers(None) == ["CPUExecutionProvider"]
     assert providers.choose_providers(None) == ["CPUExecutionProvider"]
@@ -307,14 +347,24 @@ def test_cuda_probe_says_one_line_and_falls_back_to_cpu(
     assert len(lines) == 1 and "CUDA unavailable" in lines[0] and "CPUExecutionProvider" in lines[0]
     child = ChildProcess()
     try:
-        child.request({"op": "load", **run_limits_header(Limits())},
-                      {"model": np.frombuffer(raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), np.uint8)},
-                      time_s=30)  # fmt: skip
+        child.request(
+            {"op": "load", **run_limits_header(Limits())},
+            {
+                "model": np.frombuffer(
+                    raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), np.uint8
+                )
+            },
+            time_s=30,
+        )
         time.sleep(0.2)  # let the stderr reader catch up
         stderr = list(child.stderr_lines)
     finally:
         child.close()
     assert len(stderr) == 1 and "CUDA unavailable" in stderr[0], stderr
-    r = grader.grade(raw(linear_model(*trained, ["N", 784], layout="flat_hwc")), "m.onnx",
-                     mnist_small, pool=SandboxPool(warm=False))  # fmt: skip
+    r = grader.grade(
+        raw(linear_model(*trained, ["N", 784], layout="flat_hwc")),
+        "m.onnx",
+        mnist_small,
+        pool=SandboxPool(warm=False),
+    )
     assert r.provider == "CPUExecutionProvider"

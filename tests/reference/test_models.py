@@ -54,9 +54,13 @@ SHORT_OF_TARGET: dict[str, str] = {}  # none today (cifar10_cnn_bn: 0.8806 >= 0.
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SHORT_OF_TARGET[n]))
-     if n in SHORT_OF_TARGET else n for n in sorted(ENTRIES)],
-)  # fmt: skip
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SHORT_OF_TARGET[n]))
+        if n in SHORT_OF_TARGET
+        else n
+        for n in sorted(ENTRIES)
+    ],
+)
 def test_reaches_its_target_accuracy(name: str) -> None:
     """The course's figure (CIFAR-10: 0.87 on the JPEG copy), on the full test set."""
     e = ENTRIES[name]

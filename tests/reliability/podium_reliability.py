@@ -21,8 +21,18 @@ def sweep(stack: load.Stack, ahead_s: float = 7200) -> dict[str, int]:
 
 
 def row(stack: load.Stack, sid: str) -> dict[str, Any]:
-    cols = ("status", "attempts", "log", "public_score", "private_score", "result",
-            "error_code", "error_message", "counts_toward_quota", "progress")  # fmt: skip
+    cols = (
+        "status",
+        "attempts",
+        "log",
+        "public_score",
+        "private_score",
+        "result",
+        "error_code",
+        "error_message",
+        "counts_toward_quota",
+        "progress",
+    )
     hexid = sid.replace("-", "")
     rows = stack.sql(
         f"SELECT {', '.join(cols)} FROM competitions_submission"
@@ -32,8 +42,13 @@ def row(stack: load.Stack, sid: str) -> dict[str, Any]:
     return dict(zip(cols, rows[0], strict=True))
 
 
-def wait_status(stack: load.Stack, sid: str, statuses: tuple[str, ...], timeout: float = 90,
-                attempts: int | None = None) -> dict[str, Any]:  # fmt: skip
+def wait_status(
+    stack: load.Stack,
+    sid: str,
+    statuses: tuple[str, ...],
+    timeout: float = 90,
+    attempts: int | None = None,
+) -> dict[str, Any]:
     def ok() -> dict[str, Any] | None:
         r = row(stack, sid)
         if r["status"] in statuses and (attempts is None or r["attempts"] == attempts):
@@ -50,13 +65,25 @@ def wait_running(stack: load.Stack, sid: str, attempt: int, timeout: float = 90)
     assert row(stack, sid)["status"] == "running", "graded too fast to be interrupted"
 
 
-def submit(stack: load.Stack, tokens: dict[str, str], data: bytes, user: str = "student000",
-           slug: str = "digits") -> str:  # fmt: skip
+def submit(
+    stack: load.Stack,
+    tokens: dict[str, str],
+    data: bytes,
+    user: str = "student000",
+    slug: str = "digits",
+) -> str:
     status, body = load.api_submit(stack.web_url, tokens[user], slug, data)
     assert status == 201, (status, body)
     return str(body["id"])
 
 
 def competition(slug: str = "digits", **kw) -> dict:
-    return {"slug": slug, "title": slug.title(), "queue": "cpu", "daily_limit": 50,
-            "total_limit": 100, "time_limit_s": 60, **kw}  # fmt: skip
+    return {
+        "slug": slug,
+        "title": slug.title(),
+        "queue": "cpu",
+        "daily_limit": 50,
+        "total_limit": 100,
+        "time_limit_s": 60,
+        **kw,
+    }

@@ -61,8 +61,9 @@ def test_broker_down_uploads_are_kept_and_graded_when_it_returns(make_stack, rel
     queued; once it is back, the beat-driven sweeper re-sends them and every one is graded."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server not installed")
-    stack = make_stack(broker="redis", env={"PODIUM_REQUEUE_AFTER_S": "10",
-                                             "PODIUM_SWEEP_SECONDS": "5"})  # fmt: skip
+    stack = make_stack(
+        broker="redis", env={"PODIUM_REQUEUE_AFTER_S": "10", "PODIUM_SWEEP_SECONDS": "5"}
+    )
     tokens = load.seed(stack, npz=rel_data["npz"], users=3, competitions=[competition()])
     stack.start_web(workers=1, threads=4)
     worker = stack.start_worker("w1", "cpu,gpu", beat=True)
@@ -88,8 +89,9 @@ def test_broker_down_uploads_are_kept_and_graded_when_it_returns(make_stack, rel
     assert "Internal Server Error" not in stack.procs[0].text()
 
 
-def test_database_restarted_during_grading_retries_without_half_results(make_stack, rel_data,
-                                                                         tmp_path):  # fmt: skip
+def test_database_restarted_during_grading_retries_without_half_results(
+    make_stack, rel_data, tmp_path
+):
     """A private PostgreSQL restarts while a worker grades: that attempt cannot write anything;
     the submission is graded again and its result is written once, whole."""
     try:
@@ -138,8 +140,11 @@ def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
     student gets a clear error, no row is created, no partial file is left behind."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     try:
@@ -155,8 +160,9 @@ def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
         leftovers = [p for p in mnt.rglob("*") if p.is_file()]
         assert leftovers == [], leftovers
         # A small upload still fits: the failure was the disk, not a broken web worker.
-        status, body = load.api_submit(stack.web_url, tokens["student000"], "digits",
-                                       rel_data["good"])  # fmt: skip
+        status, body = load.api_submit(
+            stack.web_url, tokens["student000"], "digits", rel_data["good"]
+        )
         assert status == 201, (status, body)
     finally:
         for proc in stack.procs if "stack" in locals() else []:

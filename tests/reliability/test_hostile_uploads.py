@@ -58,10 +58,18 @@ def sparse_initializer_bomb() -> bytes:
 
 
 def custom_domain_op() -> bytes:
-    nodes = [helper.make_node("Flatten", ["x"], ["flat"]),
-             helper.make_node("EvilOp", ["flat"], ["y"], domain="evil.domain")]  # fmt: skip
-    return raw(make_model(nodes, [vi("x", ["N", 1, 28, 28])], [vi("y", ["N", 10])],
-                          extra_opsets=[("evil.domain", 1)]))  # fmt: skip
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("EvilOp", ["flat"], ["y"], domain="evil.domain"),
+    ]
+    return raw(
+        make_model(
+            nodes,
+            [vi("x", ["N", 1, 28, 28])],
+            [vi("y", ["N", 10])],
+            extra_opsets=[("evil.domain", 1)],
+        )
+    )
 
 
 def random_bytes() -> bytes:
@@ -76,14 +84,17 @@ def zip_renamed() -> bytes:
 
 
 def seven_classes() -> bytes:
-    return raw(linear_model(np.zeros((784, 7), np.float32), np.zeros(7, np.float32),
-                            ["N", 1, 28, 28]))  # fmt: skip
+    return raw(
+        linear_model(np.zeros((784, 7), np.float32), np.zeros(7, np.float32), ["N", 1, 28, 28])
+    )
 
 
 def images_and_labels_inputs() -> bytes:
-    nodes = [helper.make_node("Flatten", ["images"], ["flat"]),
-             helper.make_node("Gemm", ["flat", "W"], ["logits"]),
-             helper.make_node("Add", ["logits", "labels"], ["y"])]  # fmt: skip
+    nodes = [
+        helper.make_node("Flatten", ["images"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "W"], ["logits"]),
+        helper.make_node("Add", ["logits", "labels"], ["y"]),
+    ]
     inputs = [vi("images", ["N", 1, 28, 28]), vi("labels", ["N", 10])]
     return raw(make_model(nodes, inputs, [vi("y", ["N", 10])], [init("W", np.zeros((784, 10)))]))
 
@@ -95,19 +106,31 @@ def nan_weights() -> bytes:
 
 
 REFUSED = [  # (id, file, code, words the message must hold)
-    ("external-data-path-traversal", external_data("../../../../etc/passwd"), "external_data",
-     ["../../../../etc/passwd", "inside the file"]),
-    ("external-data-ort-mem-addr", external_data("*/_ORT_MEM_ADDR_/*"), "external_data",
-     ["in-memory", "inside the file"]),
+    (
+        "external-data-path-traversal",
+        external_data("../../../../etc/passwd"),
+        "external_data",
+        ["../../../../etc/passwd", "inside the file"],
+    ),
+    (
+        "external-data-ort-mem-addr",
+        external_data("*/_ORT_MEM_ADDR_/*"),
+        "external_data",
+        ["in-memory", "inside the file"],
+    ),
     ("sparse-initializer-bomb", sparse_initializer_bomb(), "sparse_tensor", ["sparse"]),
     ("custom-domain-op", custom_domain_op(), "custom_domain", ["evil.domain:EvilOp"]),
     ("random-bytes", random_bytes(), "not_onnx", ["not an ONNX"]),
     ("zip-renamed-onnx", zip_renamed(), "not_onnx", ["zip", ".npz"]),
     ("empty-file", b"", "empty_file", ["empty"]),
     ("seven-class-output", seven_classes(), "bad_output", ["(N, 7)", "10 classes"]),
-    ("images-and-labels-inputs", images_and_labels_inputs(), "too_many_inputs",
-     ["'images', 'labels'", "Labels never go to a model"]),
-]  # fmt: skip
+    (
+        "images-and-labels-inputs",
+        images_and_labels_inputs(),
+        "too_many_inputs",
+        ["'images', 'labels'", "Labels never go to a model"],
+    ),
+]
 
 
 # --- one stack for the module ------------------------------------------------------------------
@@ -120,25 +143,31 @@ def podium(rel_data, tmp_path_factory):
     stack = load.Stack(tmp_path_factory.mktemp("hostile") / "stack")
     try:
         stack.migrate()
-        comps = [competition(time_limit_s=TIME_LIMIT_S),
-                 competition("crashy", queue=CRASH_QUEUE)]  # fmt: skip
+        comps = [competition(time_limit_s=TIME_LIMIT_S), competition("crashy", queue=CRASH_QUEUE)]
         tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=comps)
         stack.start_web(workers=1, threads=2)
         worker = stack.start_worker("w1", "cpu", wait=False)
-        crasher = stack.start_worker("crash", CRASH_QUEUE, wait=False,
-                                     env={"PODIUM_TEST_CRASH": "run"})  # fmt: skip
+        crasher = stack.start_worker(
+            "crash", CRASH_QUEUE, wait=False, env={"PODIUM_TEST_CRASH": "run"}
+        )
         worker.wait_log("ready.")
         crasher.wait_log("ready.")
-        yield {"stack": stack, "tokens": tokens, "worker": worker, "crasher": crasher,
-               "good": rel_data["good"]}  # fmt: skip
+        yield {
+            "stack": stack,
+            "tokens": tokens,
+            "worker": worker,
+            "crasher": crasher,
+            "good": rel_data["good"],
+        }
     finally:
         stack.close()
 
 
 def submissions(stack: load.Stack) -> dict[str, tuple[Any, ...]]:
     """Every row's id -> (status, attempts, error_code, public_score): to see what changed."""
-    rows = stack.sql("SELECT id, status, attempts, error_code, public_score"
-                     " FROM competitions_submission")  # fmt: skip
+    rows = stack.sql(
+        "SELECT id, status, attempts, error_code, public_score FROM competitions_submission"
+    )
     return {str(r[0]).replace("-", ""): tuple(r[1:]) for r in rows}
 
 
@@ -148,8 +177,9 @@ def stored_files(stack: load.Stack) -> list[Path]:
 
 
 def leaderboard(podium: dict) -> list[tuple[str, float]]:
-    board = load.api_get(podium["stack"].web_url, podium["tokens"]["student000"],
-                         "/competitions/digits/leaderboard")  # fmt: skip
+    board = load.api_get(
+        podium["stack"].web_url, podium["tokens"]["student000"], "/competitions/digits/leaderboard"
+    )
     return [(r["name"], r["score"]) for r in board["rows"]]
 
 
@@ -198,8 +228,9 @@ def assert_no_redelivery(stack: load.Stack, sid: str, code: str) -> None:
 # --- refused at upload -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("data", "code", "words"), [p[1:] for p in REFUSED],
-                         ids=[p[0] for p in REFUSED])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "code", "words"), [p[1:] for p in REFUSED], ids=[p[0] for p in REFUSED]
+)
 def test_hostile_upload_is_refused_with_its_code_and_leaves_nothing(podium, data, code, words):
     stack = podium["stack"]
     before, files_before = submissions(stack), stored_files(stack)
@@ -219,15 +250,15 @@ def test_hostile_upload_is_refused_with_its_code_and_leaves_nothing(podium, data
 # --- failed while grading, in the real worker -------------------------------------------------
 
 GRADE_FAILURES = [  # (id, file, code, words the message must hold)
-    ("expand-memory-bomb", expand_bomb(WEIGHTS), "memory_limit",
-     ["more memory than the limit"]),
+    ("expand-memory-bomb", expand_bomb(WEIGHTS), "memory_limit", ["more memory than the limit"]),
     ("loop-2-pow-62", endless_loop(WEIGHTS), "time_limit", [f"the {TIME_LIMIT_S} s limit"]),
     ("nan-weights", nan_weights(), "non_finite", ["NaN", "of 500 images"]),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("data", "code", "words"), [p[1:] for p in GRADE_FAILURES],
-                         ids=[p[0] for p in GRADE_FAILURES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "code", "words"), [p[1:] for p in GRADE_FAILURES], ids=[p[0] for p in GRADE_FAILURES]
+)
 def test_model_failing_in_the_sandbox_fails_once_and_the_worker_grades_the_next(
     podium, data, code, words
 ):

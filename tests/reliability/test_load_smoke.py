@@ -16,9 +16,25 @@ pytestmark = pytest.mark.slow
 
 def test_load_smoke_40_submissions_8_clients(tmp_path, rel_data):
     out = tmp_path / "report.json"
-    r = subprocess.run([sys.executable, "-m", "bench.load", "--submissions", "40", "--clients",
-                        "8", "--drain-timeout", "240", "--json", str(out)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=290)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--submissions",
+            "40",
+            "--clients",
+            "8",
+            "--drain-timeout",
+            "240",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=290,
+    )
     assert out.exists(), r.stdout[-3000:] + r.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["ok"], report["problems"]

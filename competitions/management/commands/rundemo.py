@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 "1",
                 "-l",
                 "info",
-            ],  # fmt: skip
+            ],
             "web": [py, "manage.py", "runserver", opts["addrport"]],
         }
         procs = {

@@ -40,8 +40,11 @@ COMPETITIONS = {
     "mnist": ("mnist-digits", "MNIST digits", "Classify 28×28 handwritten digits."),
     "cifar10": ("cifar10", "CIFAR-10 (JPEG copy)", "Classify 32×32 colour images in 10 classes."),
 }
-USERS = [("instructor", "podium-instructor", True), ("alice", "podium-alice", False),
-         ("bob", "podium-bob", False)]  # fmt: skip
+USERS = [
+    ("instructor", "podium-instructor", True),
+    ("alice", "podium-alice", False),
+    ("bob", "podium-bob", False),
+]
 
 
 class Command(BaseCommand):
@@ -50,9 +53,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sync", action="store_true", help="grade baselines in this process")
         parser.add_argument(
-            "--baseline", action="append", default=None, metavar="NAME",
+            "--baseline",
+            action="append",
+            default=None,
+            metavar="NAME",
             help="only this manifest model (repeatable); default: all of them",
-        )  # fmt: skip
+        )
 
     def _user(self, username: str, password: str, staff: bool) -> Any:
         user, _ = User.objects.get_or_create(
@@ -105,7 +111,7 @@ class Command(BaseCommand):
                     "public_fraction": 0.5,
                     "split_seed": 2026,
                     "created_by": users["instructor"],
-                },  # fmt: skip
+                },
             )
         self._baselines(system, competitions, sync=opts["sync"], only=opts["baseline"])
         self.stdout.write("\nDemo accounts (username / password):")
@@ -144,11 +150,14 @@ class Command(BaseCommand):
                 continue
             try:
                 sub = submission_create(
-                    user=system, competition=competition, is_baseline=True, label=entry["name"],
+                    user=system,
+                    competition=competition,
+                    is_baseline=True,
+                    label=entry["name"],
                     upload=SimpleUploadedFile(Path(path).name, data),
                     preprocess=entry.get("preprocess", "") or "",
                     note=entry.get("description", ""),
-                )  # fmt: skip
+                )
             except ServiceError as e:
                 self.stdout.write(f"note: baseline {entry['name']} refused: {e.message}")
                 continue
