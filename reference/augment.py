@@ -8,25 +8,30 @@ float images in [0, 1], NCHW, before normalisation (so "zeros" padding is black 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 
-def random_affine(
-    x: torch.Tensor,
-    gen: torch.Generator,
-    *,
-    rotation: float = 0.0,
-    shift: float = 0.0,
-    shear: float = 0.0,
-    zoom: float = 0.0,
-    hflip: bool = False,
-    integer_shift: bool = False,
-    padding_mode: str = "zeros",
-) -> torch.Tensor:
-    """Random per-image affine transform. Angles in degrees, shift and zoom as fractions."""
+@dataclass(frozen=True)
+class Affine:
+    """One augmentation recipe's affine part. Angles in degrees, shift and zoom as fractions."""
+
+    rotation: float = 0.0
+    shift: float = 0.0
+    shear: float = 0.0
+    zoom: float = 0.0
+    hflip: bool = False
+    integer_shift: bool = False
+    padding_mode: str = "zeros"
+
+
+def random_affine(x: torch.Tensor, gen: torch.Generator, cfg: Affine) -> torch.Tensor:
+    """Random per-image affine transform (the random draws in a fixed order: seeded runs repeat)."""
+    rotation, shift, shear, zoom = cfg.rotation, cfg.shift, cfg.shear, cfg.zoom
+    integer_shift = cfg.integer_shift
     n, _, h, w = x.shape
 
     def u() -> torch.Tensor:  # uniform in [-1, 1)
@@ -52,13 +57,13 @@ def random_affine(
     a[:, 1, 1] = (-sin * torch.sin(sh) + cos * torch.cos(sh)) * zy
     a[:, 0, 2] = tx
     a[:, 1, 2] = ty
-    if hflip:
+    if cfg.hflip:
         flip = torch.rand(n, generator=gen) < 0.5
         a[flip, :, 0] = -a[flip, :, 0]
     identity = (rotation == 0 and shear == 0 and zoom == 0) and integer_shift
     grid = F.affine_grid(a, list(x.shape), align_corners=False)
     mode = "nearest" if identity else "bilinear"
-    return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+    return F.grid_sample(x, grid, mode=mode, padding_mode=cfg.padding_mode, align_corners=False)
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, cfg: dict[str, Any] | None) -> torch.Tensor:
@@ -67,7 +72,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: dict[str, Any] | None) -
         return x
     affine = {k: v for k, v in cfg.items() if k != "noise"}
     if affine:
-        x = random_affine(x, gen, **affine)
+        x = random_affine(x, gen, Affine(**affine))
     noise = float(cfg.get("noise", 0.0))
     if noise:
         x = (x + torch.randn(x.shape, generator=gen) * noise).clamp_(0.0, 1.0)

@@ -14,6 +14,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def make_schedule(opt: torch.optim.Optimizer, r: dict[str, Any], steps: int) -> 
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _s: 1.0)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m reference.train", description=__doc__.split("\n")[0]
     )
@@ -118,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         help="after the recipe's epochs, train N more with a cosine decay from --extend-lr",
     )
     ap.add_argument("--extend-lr", type=float, help="default: the recipe's peak lr / 5")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    spec = SPECS[args.name]
+
+def recipes(spec: Spec, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the recipe this run follows, the base recipe without an --extend extension)."""
     r = dict(spec.recipe)
     if args.epochs:
         r["epochs"] = args.epochs
@@ -135,172 +137,231 @@ def main(argv: list[str] | None = None) -> int:
             "schedule": "cosine",
             "momentum": 0.9,
         }
-    total_epochs = r["epochs"] + (args.extend or 0)
+    return r, base
 
-    x_all, y_all, _ = load_split(args.data, "train")
-    x_test, y_test, test_sha = load_split(args.data, "test")
-    if x_all.shape[1:] != spec.image_shape:
-        raise SystemExit(
-            f"{args.data}: images are {x_all.shape[1:]}, {spec.name} wants {spec.image_shape}"
+
+@dataclass
+class Data:
+    """The training/validation split of the training images and the held-out test set."""
+
+    x_tr: np.ndarray
+    y_tr: np.ndarray
+    x_va: np.ndarray
+    y_va: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_sha: str
+    path: Path
+
+    @classmethod
+    def load(cls, spec: Spec, r: dict[str, Any], path: Path) -> Data:
+        x_all, y_all, _ = load_split(path, "train")
+        x_test, y_test, test_sha = load_split(path, "test")
+        if x_all.shape[1:] != spec.image_shape:
+            raise SystemExit(
+                f"{path}: images are {x_all.shape[1:]}, {spec.name} wants {spec.image_shape}"
+            )
+        tr, va = split_indices(len(x_all), r)
+        return cls(x_all[tr], y_all[tr], x_all[va], y_all[va], x_test, y_test, test_sha, path)
+
+
+@dataclass
+class Run:
+    """Everything a training run carries from epoch to epoch (and saves in its checkpoint)."""
+
+    spec: Spec
+    r: dict[str, Any]
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    sched: Any
+    gen: torch.Generator
+    steps_per_epoch: int
+    total_epochs: int
+    state: dict[str, Any] = field(
+        default_factory=lambda: {
+            "epoch": 0,
+            "history": [],
+            "best_acc": -1.0,
+            "best_epoch": 0,
+            "best_model": None,
+            "elapsed": 0.0,
+            "bad_epochs": 0,
+        }
+    )
+
+    @property
+    def ck(self) -> Path:
+        return CKPT / self.spec.name / "last.pt"
+
+    def save(self) -> None:
+        self.ck.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "model": self.model.state_dict(),
+                "opt": self.opt.state_dict(),
+                "sched": self.sched.state_dict(),
+                "gen": self.gen.get_state(),
+                "state": self.state,
+                "recipe": self.r,
+            },
+            self.ck.with_suffix(".tmp"),
         )
-    tr, va = split_indices(len(x_all), r)
-    x_tr, y_tr, x_va, y_va = x_all[tr], y_all[tr], x_all[va], y_all[va]
-    batcher = Batcher(spec)
-    bs = r["batch"]
-    steps_per_epoch = math.ceil(len(x_tr) / bs)
+        self.ck.with_suffix(".tmp").replace(self.ck)
 
+
+def new_run(spec: Spec, r: dict[str, Any], n_train: int, total_epochs: int) -> Run:
+    steps_per_epoch = math.ceil(n_train / r["batch"])
     model = build(spec.name, r["seed"])
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU
     opt = make_optimizer(model, r)
     sched = make_schedule(opt, r, r["epochs"] * steps_per_epoch)
     gen = torch.Generator().manual_seed(r["seed"])
-    state: dict[str, Any] = {
-        "epoch": 0,
-        "history": [],
-        "best_acc": -1.0,
-        "best_epoch": 0,
-        "best_model": None,
-        "elapsed": 0.0,
-        "bad_epochs": 0,
-    }
-    ck_dir = CKPT / spec.name
-    ck = ck_dir / "last.pt"
+    return Run(spec, r, model, opt, sched, gen, steps_per_epoch, total_epochs)
+
+
+def restore(run: Run, args: argparse.Namespace, base: dict[str, Any]) -> None:
+    """Load the checkpoint into `run` for --resume, --export-only and --extend."""
+    ck = run.ck
     if args.export_only and not ck.exists():
         raise SystemExit(f"{ck}: no checkpoint to export")
     if args.extend and not ck.exists():
         raise SystemExit(f"{ck}: --extend continues a finished run; none saved")
-    if (args.resume or args.export_only or args.extend) and ck.exists():
-        saved = torch.load(ck, weights_only=False)
-        starting_extension = args.extend and "extension" not in saved["recipe"]
-        if args.export_only:
-            r = saved["recipe"]
-        elif saved["recipe"] != (base if starting_extension else r):
-            raise SystemExit(f"{ck}: saved with a different recipe {saved['recipe']}; not resuming")
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        gen.set_state(saved["gen"])
-        state = saved["state"]
-        if "extension" in r:
-            ext = r["extension"]
-            if starting_extension:
-                if state["epoch"] < r["epochs"]:
-                    raise SystemExit(f"{ck}: the base run is not finished; use --resume first")
-                for g in opt.param_groups:
-                    g["lr"] = g["initial_lr"] = ext["lr"]
-                    if "momentum" in g:
-                        g["momentum"] = ext["momentum"]
-                state["bad_epochs"] = 0
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-                opt, T_max=ext["epochs"] * steps_per_epoch
-            )
-            if not starting_extension:
-                sched.load_state_dict(saved["sched"])
-        else:
-            sched.load_state_dict(saved["sched"])
-        log(f"resumed {spec.name} after epoch {state['epoch']}")
-    log(
-        f"{spec.name}: train {len(x_tr)} val {len(x_va)} test {len(x_test)}; recipe {json.dumps(r)}"
-    )
+    if not ((args.resume or args.export_only or args.extend) and ck.exists()):
+        return
+    saved = torch.load(ck, weights_only=False)
+    starting_extension = args.extend and "extension" not in saved["recipe"]
+    if args.export_only:
+        run.r = saved["recipe"]
+    elif saved["recipe"] != (base if starting_extension else run.r):
+        raise SystemExit(f"{ck}: saved with a different recipe {saved['recipe']}; not resuming")
+    run.model.load_state_dict(saved["model"])
+    run.opt.load_state_dict(saved["opt"])
+    run.gen.set_state(saved["gen"])
+    run.state = saved["state"]
+    if "extension" not in run.r:
+        run.sched.load_state_dict(saved["sched"])
+    else:
+        ext = run.r["extension"]
+        if starting_extension:
+            if run.state["epoch"] < run.r["epochs"]:
+                raise SystemExit(f"{ck}: the base run is not finished; use --resume first")
+            for g in run.opt.param_groups:
+                g["lr"] = g["initial_lr"] = ext["lr"]
+                if "momentum" in g:
+                    g["momentum"] = ext["momentum"]
+            run.state["bad_epochs"] = 0
+        run.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            run.opt, T_max=ext["epochs"] * run.steps_per_epoch
+        )
+        if not starting_extension:
+            run.sched.load_state_dict(saved["sched"])
+    log(f"resumed {run.spec.name} after epoch {run.state['epoch']}")
 
+
+def train_epoch(
+    run: Run, data: Data, batcher: Batcher, order: np.ndarray, t0: float
+) -> tuple[float, float]:
+    """One pass over the training split in `order`: (mean loss, accuracy) on what it saw."""
+    r, bs = run.r, run.r["batch"]
     bf16 = r.get("precision") == "bf16"
     smoothing = float(r.get("label_smoothing", 0.0))
-    rng = np.random.default_rng(r["seed"] + 1)
-    for _ in range(state["epoch"]):  # replay shuffles so a resumed run sees the same order
-        rng.permutation(len(x_tr))
-    while (
-        not args.export_only
-        and state["epoch"] < total_epochs
-        and state["bad_epochs"] < r["patience"]
-    ):
-        t0 = time.time()
-        model.train()
-        order = rng.permutation(len(x_tr))
-        tot_loss, tot_ok, seen = 0.0, 0, 0
-        for step in range(steps_per_epoch):
-            idx = order[step * bs : (step + 1) * bs]
-            xb = batcher(x_tr[idx], gen, r["augmentation"])
-            yb = torch.from_numpy(y_tr[idx])
-            # bf16 autocast: oneDNN's AVX512-BF16 kernels make a CIFAR epoch ~1.7x faster on
-            # these CPUs; master weights, the loss and evaluation stay float32
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                out = model(xb)
-            loss = F.cross_entropy(out.float(), yb, label_smoothing=smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot_loss += loss.item() * len(idx)
-            tot_ok += int((out.argmax(1) == yb).sum())
-            seen += len(idx)
-            if step and step % 200 == 0 and steps_per_epoch > 400:
-                print(
-                    f"    step {step}/{steps_per_epoch} loss {tot_loss / seen:.4f} "
-                    f"acc {tot_ok / seen:.4f} {time.time() - t0:.0f}s",
-                    flush=True,
-                )
-        val_loss, val_acc = evaluate(model, batcher, x_va, y_va)
-        state["epoch"] += 1
-        dt = time.time() - t0
-        state["elapsed"] += dt
-        lr = opt.param_groups[0]["lr"]
-        state["history"].append(
-            {
-                "epoch": state["epoch"],
-                "train_loss": tot_loss / seen,
-                "train_acc": tot_ok / seen,
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "lr": lr,
-                "seconds": dt,
-            }
-        )
-        if val_acc >= state["best_acc"]:  # ties: the later epoch, further into the LR anneal
-            state["best_acc"], state["best_epoch"], state["bad_epochs"] = val_acc, state["epoch"], 0
-            state["best_model"] = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            state["bad_epochs"] += 1
-        log(
-            f"{spec.name} epoch {state['epoch']}/{total_epochs} loss {tot_loss / seen:.4f} "
-            f"acc {tot_ok / seen:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f} "
-            f"lr {lr:.5f} {dt:.0f}s (best {state['best_acc']:.4f} @ {state['best_epoch']})"
-        )
-        ck_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "gen": gen.get_state(),
-                "state": state,
-                "recipe": r,
-            },
-            ck.with_suffix(".tmp"),
-        )
-        ck.with_suffix(".tmp").replace(ck)
-    if state["bad_epochs"] >= r["patience"]:
-        log(f"early stop: no val improvement for {r['patience']} epochs")
+    run.model.train()
+    tot_loss, tot_ok, seen = 0.0, 0, 0
+    for step in range(run.steps_per_epoch):
+        idx = order[step * bs : (step + 1) * bs]
+        xb = batcher(data.x_tr[idx], run.gen, r["augmentation"])
+        yb = torch.from_numpy(data.y_tr[idx])
+        # bf16 autocast: oneDNN's AVX512-BF16 kernels make a CIFAR epoch ~1.7x faster on
+        # these CPUs; master weights, the loss and evaluation stay float32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = run.model(xb)
+        loss = F.cross_entropy(out.float(), yb, label_smoothing=smoothing)
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        run.sched.step()
+        tot_loss += loss.item() * len(idx)
+        tot_ok += int((out.argmax(1) == yb).sum())
+        seen += len(idx)
+        if step and step % 200 == 0 and run.steps_per_epoch > 400:
+            print(
+                f"    step {step}/{run.steps_per_epoch} loss {tot_loss / seen:.4f} "
+                f"acc {tot_ok / seen:.4f} {time.time() - t0:.0f}s",
+                flush=True,
+            )
+    return tot_loss / seen, tot_ok / seen
 
-    if args.no_export:
-        return 0
-    model.load_state_dict(state["best_model"])
-    return export_and_record(
-        spec, model, r, state, len(x_tr), len(x_va), x_test, y_test, test_sha, args.data
+
+def record_epoch(run: Run, train: tuple[float, float], val: tuple[float, float], dt: float) -> None:
+    """History, best weights so far and early-stopping count after one epoch."""
+    state = run.state
+    (train_loss, train_acc), (val_loss, val_acc) = train, val
+    state["epoch"] += 1
+    state["elapsed"] += dt
+    lr = run.opt.param_groups[0]["lr"]
+    state["history"].append(
+        {
+            "epoch": state["epoch"],
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": lr,
+            "seconds": dt,
+        }
+    )
+    if val_acc >= state["best_acc"]:  # ties: the later epoch, further into the LR anneal
+        state["best_acc"], state["best_epoch"], state["bad_epochs"] = val_acc, state["epoch"], 0
+        state["best_model"] = {k: v.clone() for k, v in run.model.state_dict().items()}
+    else:
+        state["bad_epochs"] += 1
+    log(
+        f"{run.spec.name} epoch {state['epoch']}/{run.total_epochs} loss {train_loss:.4f} "
+        f"acc {train_acc:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f} "
+        f"lr {lr:.5f} {dt:.0f}s (best {state['best_acc']:.4f} @ {state['best_epoch']})"
     )
 
 
-def export_and_record(
-    spec: Spec,
-    model: nn.Module,
-    r: dict[str, Any],
-    state: dict[str, Any],
-    n_train: int,
-    n_val: int,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    test_sha: str,
-    data: Path,
-) -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    spec = SPECS[args.name]
+    r, base = recipes(spec, args)
+    data = Data.load(spec, r, args.data)
+    batcher = Batcher(spec)
+    run = new_run(spec, r, len(data.x_tr), r["epochs"] + (args.extend or 0))
+    restore(run, args, base)
+    log(
+        f"{spec.name}: train {len(data.x_tr)} val {len(data.x_va)} test {len(data.x_test)}; "
+        f"recipe {json.dumps(run.r)}"
+    )
+    rng = np.random.default_rng(run.r["seed"] + 1)
+    for _ in range(run.state["epoch"]):  # replay shuffles so a resumed run sees the same order
+        rng.permutation(len(data.x_tr))
+    while (
+        not args.export_only
+        and run.state["epoch"] < run.total_epochs
+        and run.state["bad_epochs"] < run.r["patience"]
+    ):
+        t0 = time.time()
+        train = train_epoch(run, data, batcher, rng.permutation(len(data.x_tr)), t0)
+        val = evaluate(run.model, batcher, data.x_va, data.y_va)
+        record_epoch(run, train, val, time.time() - t0)
+        run.save()
+    if run.state["bad_epochs"] >= run.r["patience"]:
+        log(f"early stop: no val improvement for {run.r['patience']} epochs")
+    if args.no_export:
+        return 0
+    run.model.load_state_dict(run.state["best_model"])
+    return export_and_record(run, data)
+
+
+def export_and_record(run: Run, data: Data) -> int:
+    """Export the best weights to ONNX, check them in onnxruntime and upsert the manifest entry."""
+    spec, model, r, state = run.spec, run.model, run.r, run.state
+    x_test, y_test, test_sha = data.x_test, data.y_test, data.test_sha
+    n_train, n_val = len(data.x_tr), len(data.x_va)
     from reference.export import export_onnx
 
     model = model.to(memory_format=torch.contiguous_format).eval()
@@ -312,7 +373,7 @@ def export_and_record(
         raise SystemExit(f"ONNX accuracy {test_acc} differs from torch {torch_acc}")
     total, trainable = count_params(model)
     assert (total, trainable) == (spec.params, spec.trainable_params)
-    jpeg = spec.dataset == "cifar10" and data.suffix == ".zip"
+    jpeg = spec.dataset == "cifar10" and data.path.suffix == ".zip"
     entry = {
         "name": spec.name,
         "format": "onnx",
@@ -363,7 +424,7 @@ def export_and_record(
         "sha256": sha256_file(out),
         "size_bytes": out.stat().st_size,
         "train_seconds": round(state["elapsed"], 1),
-        "command": f"python -m reference.train {spec.name} --data {data}",
+        "command": f"python -m reference.train {spec.name} --data {data.path}",
     }
     manifest.upsert(entry)
     log(
