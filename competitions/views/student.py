@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from competitions.datasets import dataset_load, image_data_uri
+from competitions.dataset_cache import dataset_load, image_data_uri
 from competitions.errors import ServiceError
 from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJoinForm
 from competitions.selectors import access
