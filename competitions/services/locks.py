@@ -1,8 +1,10 @@
 """Every row lock the services take, in one place and one order.
 
-Order: the entrant first (the team, or the student alone), then the competition. A transaction
-that holds a competition's lock never asks for an entrant's lock afterwards, so two writers can
-only wait on each other in that direction and no cycle of row locks can form.
+Order: the entrant first (the team, or the student alone), then submissions, then the
+competition. A transaction that holds a lock never asks for one earlier in this order, so writers
+can only wait on each other in one direction and no cycle of row locks can form. The grading
+write follows it too: its conditional UPDATE locks the submission row, then the standings refresh
+locks the competition.
 
 Mode: FOR NO KEY UPDATE, never FOR UPDATE. Django's foreign-key constraints are deferred, so every
 transaction that inserts a row pointing at a competition, a team or a user takes a key-share lock
@@ -19,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 
-from competitions.models import Competition, Team
+from competitions.models import Competition, Submission, Team
 
 
 def _lock_row(model: type[models.Model], pk: int) -> None:
@@ -36,6 +38,18 @@ def lock_entrant(*, user: AbstractBaseUser, team: Team | None) -> None:
         _lock_row(Team, team.pk)
     else:
         _lock_row(get_user_model(), user.pk)
+
+
+def lock_submissions_queued(*, competition_id: int) -> int:
+    """A competition's queued submissions: a worker's claim of one of them waits until this
+    transaction ends, and then reads what it committed (used when a settings change must reach
+    every grading that has not started). Returns how many were locked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("row locks are taken inside transaction.atomic()")
+    queued = Submission.objects.filter(
+        competition_id=competition_id, status=Submission.Status.QUEUED
+    )
+    return len(queued.select_for_update(no_key=True).values_list("pk"))
 
 
 def lock_competition(*, competition_id: int) -> None:

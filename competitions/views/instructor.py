@@ -16,6 +16,11 @@ from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
 from competitions.selectors.submissions import submission_list_for_competition
 from competitions.services import courses, submissions
+from competitions.services.competitions import (
+    CompetitionChange,
+    competition_create,
+    competition_update,
+)
 from competitions.services.datasets import dataset_import_uploads
 
 
@@ -51,20 +56,34 @@ def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpRespo
     taught = access.course_list_taught(user=request.user)
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
-        competition = form.save(commit=False)
-        if not request.user.is_staff and competition.course_id is None:
-            form.add_error("course", "Choose one of your courses.")
-        else:
+        try:
             if instance is None:
-                competition.created_by = request.user
-            competition.save()
-            messages.success(request, "Competition saved.")
+                competition = competition_create(user=request.user, values=form.cleaned_data)
+                change = CompetitionChange()
+            else:
+                competition = instance
+                change = competition_update(
+                    competition=instance, user=request.user, values=form.cleaned_data
+                )
+        except ServiceError as e:
+            form.add_error("course" if e.code == "course_required" else None, e.message)
+        else:
+            messages.success(request, _saved_message(change))
             return redirect("competitions:detail", slug=competition.slug)
     if instance is None and not request.POST:
         form.initial.setdefault("opens_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
     return render(
         request, "competitions/instructor/competition_form.html", {"form": form, "edit": instance}
     )
+
+
+def _saved_message(change: CompetitionChange) -> str:
+    parts = ["Competition saved."]
+    if change.split_rescored:
+        parts.append(f"Split scores of {change.split_rescored} submissions recomputed.")
+    if change.requeued:
+        parts.append(f"{change.requeued} submissions queued for rescoring.")
+    return " ".join(parts)
 
 
 @login_required
