@@ -239,7 +239,7 @@ def competition_rescore_all(*, competition: Competition) -> int:
 def submission_choose_final(*, user: AbstractBaseUser, submission: Submission) -> None:
     competition = submission.competition
     if competition.is_finished():
-        raise NotAllowed("closed", "The competition is closed; the final choice is locked.")
+        raise Refused("closed", "The competition is closed; the final choice is locked.")
     if submission.status != Submission.Status.SCORED or submission.is_baseline:
         raise Refused("not_scored", "Only a scored submission can be chosen.")
     team = team_for_user(competition=competition, user=user)

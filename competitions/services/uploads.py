@@ -58,8 +58,6 @@ def upload_name_checked(*, competition: Competition, upload: UploadLike, refuse:
 class StorageUnavailable(ServiceError):
     """Our storage could not keep the file (disk full, I/O error): nothing was recorded."""
 
-    status = 503
-
 
 def upload_store(sub: Submission, name: str, data: bytes) -> None:
     """Write the upload under its UUID name; on a storage error remove any partial file and

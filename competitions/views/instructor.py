@@ -22,6 +22,7 @@ from competitions.services.competitions import (
     competition_update,
 )
 from competitions.services.datasets import dataset_import_uploads
+from competitions.views.lookup import or_404
 
 
 def _require_instructor(request: HttpRequest) -> None:
@@ -52,7 +53,7 @@ def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpRespo
     _require_instructor(request)
     instance = None
     if slug is not None:
-        instance = access.competition_get_for_instructor(user=request.user, slug=slug)
+        instance = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     taught = access.course_list_taught(user=request.user)
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +149,7 @@ def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return render(
         request,
         "competitions/instructor/submissions.html",
@@ -163,7 +164,7 @@ def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     if action == "close":
         submissions.competition_close(competition=competition)
         messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
@@ -178,7 +179,7 @@ def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResp
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     if not access.competition_is_instructor(user=request.user, competition=sub.competition):
         raise Http404("No such submission")
     flags = {
@@ -205,13 +206,13 @@ def _csv(text: str, filename: str) -> HttpResponse:
 
 @login_required
 def export_standings(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return _csv(standings_csv(competition=competition), f"{slug}-standings.csv")
 
 
 @login_required
 def export_grades(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     scores = {pk: score for pk, _, score in baseline_choices(competition=competition)}
     low = scores.get(request.GET.get("low", ""))
     high = scores.get(request.GET.get("high", ""))

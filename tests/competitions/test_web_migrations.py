@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from podium_testing import upload
 
 from competitions.models import Standing, Submission
-from competitions.services.standings import standing_refresh_for, standings_rebuild
-from competitions.services.submissions import baseline_create, submission_create
+from competitions.services.standings import standings_rebuild
 from competitions.services.teams import team_create, team_join
 
 
@@ -24,38 +22,39 @@ def _migrate(target: str) -> None:
     executor.migrate([("competitions", target)])
 
 
-@pytest.mark.django_db(transaction=True)
-def test_0002_fills_the_standings_of_existing_submissions_as_the_service_does(
-    users, competition, models
-):
-    def scored(sub: Submission, public: float) -> None:
-        Submission.objects.filter(pk=sub.pk).update(
-            status="scored", public_score=public, private_score=public
-        )
-        standing_refresh_for(submission=sub)
+def _sub(competition, user, public=None, **fields) -> Submission:
+    # Rows written directly: no grading task is sent, so no worker of another test can change
+    # them while the migrations run.
+    status = "queued" if public is None else "scored"
+    return Submission.objects.create(
+        competition=competition,
+        user=user,
+        file="submissions/x.onnx",
+        file_format="onnx",
+        sha256="0" * 64,
+        original_name="m.onnx",
+        status=status,
+        public_score=public,
+        private_score=public,
+        **fields,
+    )
 
-    a = [
-        submission_create(user=users["alice"], competition=competition, upload=upload(models[m]))
-        for m in ("weak", "good", "weak")
-    ]
-    scored(a[0], 0.7)
-    scored(a[1], 0.6)  # alice's row: her best public score (0.7), three entries (one queued)
-    team = team_create(competition=competition, user=users["bob"], name="Owls")
+
+@pytest.mark.django_db(transaction=True)
+def test_0002_fills_the_standings_of_existing_submissions_as_the_service_does(users, competition):
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    _sub(competition, alice, 0.7)
+    _sub(competition, alice, 0.6)
+    _sub(competition, alice)  # alice: her best public score, three entries (one queued)
+    team = team_create(competition=competition, user=bob, name="Owls")
     team_join(competition=competition, user=users["teacher"], code=team.join_code)
-    scored(
-        submission_create(
-            user=users["bob"], competition=competition, upload=upload(models["weak"])
-        ),
-        0.8,
-    )
-    base = baseline_create(
-        user=users["teacher"], competition=competition, upload=upload(models["weak"]), label="b"
-    )
-    scored(base, 0.75)
-    submission_create(user=users["carol"], competition=competition, upload=upload(models["weak"]))
+    _sub(competition, bob, 0.8, team=team)
+    _sub(competition, users["teacher"], 0.75, is_baseline=True, label="b")
+    _sub(competition, carol)
+    _sub(competition, carol, 0.9, hidden=True)  # hidden: no row for carol
     standings_rebuild(competition=competition)
     expected = _rows()
-    assert len(expected) == 3  # alice, Owls, the baseline; carol has nothing scored
+    assert len(expected) == 3  # alice, Owls, the baseline
 
     _migrate("0001_initial")  # drops the table; the submissions stay
     _migrate("0002_standings")
