@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from competitions import models
+from competitions.errors import ServiceError
+from competitions.services.competitions import competition_create, competition_update
 from competitions.services.standings import standings_rebuild
-from competitions.services.submissions import competition_close, submission_rescore
+from competitions.services.submissions import (
+    competition_close,
+    competition_rescore_all,
+    submission_rescore,
+)
 
 
 class _RebuildStandingsOnDelete(admin.ModelAdmin):
@@ -48,12 +54,38 @@ class CompetitionAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "course", "opens_at", "closes_at", "closed", "queue")
     list_filter = ("closed", "visibility", "queue")
     prepopulated_fields = {"slug": ("title",)}
-    actions = ["close"]
+    actions = ["close", "rescore_all"]
+
+    # Saves go through the same services as the instructor pages: a changed split recomputes
+    # the split scores, a changed dataset queues a rescore, or the edit is refused.
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        values = {k: v for k, v in form.cleaned_data.items() if k in _COMPETITION_FIELDS}
+        try:
+            if change:
+                done = competition_update(competition=obj, user=request.user, values=values)
+                if done.split_rescored or done.requeued:
+                    self.message_user(
+                        request,
+                        f"{done.split_rescored} split scores recomputed, "
+                        f"{done.requeued} submissions queued for rescoring.",
+                    )
+            else:
+                obj.pk = competition_create(user=request.user, values=values).pk
+        except ServiceError as e:
+            self.message_user(request, f"Not saved: {e.message}", level=messages.ERROR)
 
     @admin.action(description="Close (reveals the private leaderboard)")
     def close(self, request, queryset):  # type: ignore[no-untyped-def]
         for competition in queryset:
             competition_close(competition=competition)
+
+    @admin.action(description="Rescore every submission")
+    def rescore_all(self, request, queryset):  # type: ignore[no-untyped-def]
+        n = sum(competition_rescore_all(competition=c) for c in queryset)
+        self.message_user(request, f"{n} submissions queued for rescoring.")
+
+
+_COMPETITION_FIELDS = {f.name for f in models.Competition._meta.concrete_fields}
 
 
 @admin.register(models.Submission)

@@ -7,20 +7,24 @@ or POST /api/tokens with username and password).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import File, Form, NinjaAPI, Schema, Status
+from ninja import errors as ninja_errors
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from competitions.errors import ServiceError
+from competitions.errors import NotFound, ServiceError, error_body, error_code
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
 from competitions.services.submissions import submission_create
 from competitions.services.tokens import token_authenticate, token_create
+
+logger = logging.getLogger(__name__)
 
 
 class TokenAuth(HttpBearer):
@@ -34,14 +38,55 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(title="Podium API", version="1.0", urls_namespace="api", auth=TokenAuth())
 
 
+# One JSON shape for every error the API answers: {"code": ..., "message": ...}, the code from
+# competitions.errors (which also fixes its status), listed in docs/API.md.
+
+
+def _error(request: HttpRequest, code: str, message: str | None = None, **extra: Any) -> Any:
+    body = error_body(code, message) | extra
+    return api.create_response(request, body, status=error_code(code).status)
+
+
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, exc.to_dict(), status=exc.status)
 
 
+@api.exception_handler(NotFound)
+def not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
+    return _error(request, "not_found", str(exc))
+
+
 @api.exception_handler(Http404)
-def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return api.create_response(request, {"code": "not_found", "message": str(exc)}, status=404)
+def http_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, "not_found", str(exc))
+
+
+@api.exception_handler(ninja_errors.ValidationError)
+def validation_error(request: HttpRequest, exc: ninja_errors.ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = f"{where}: {first.get('msg', 'invalid')}" if where else None
+    return _error(request, "validation_error", message, errors=exc.errors)
+
+
+@api.exception_handler(ninja_errors.AuthenticationError)
+def unauthorized(request: HttpRequest, exc: ninja_errors.AuthenticationError) -> HttpResponse:
+    return _error(request, "unauthorized")
+
+
+@api.exception_handler(ninja_errors.Throttled)
+def throttled(request: HttpRequest, exc: ninja_errors.Throttled) -> HttpResponse:
+    response = _error(request, "throttled")
+    if exc.wait:
+        response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+@api.exception_handler(Exception)
+def internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("API error on %s", request.path)
+    return _error(request, "internal_error")
 
 
 class Error(Schema):
@@ -136,9 +181,7 @@ def _competition(c: Any) -> dict[str, Any]:
 
 
 def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
-    show_private = s.competition.is_finished() or access.competition_is_instructor(
-        user=request.user, competition=s.competition
-    )
+    show_private = access.submission_shows_private(user=request.user, submission=s)
     result = s.result or {}
     return {
         "id": str(s.pk),
@@ -164,7 +207,7 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
-        return Status(401, {"code": "bad_credentials", "message": "Wrong username or password."})
+        raise ServiceError("bad_credentials")
     _, key = token_create(user=user, name=payload.name)
     return Status(201, {"token": key})
 
@@ -181,7 +224,7 @@ def get_competition(request: HttpRequest, slug: str) -> Any:
 
 @api.post(
     "/competitions/{slug}/submissions",
-    response={201: SubmissionOut, 400: Error, 404: Error, 429: Error},
+    response={201: SubmissionOut, 400: Error, 404: Error, 413: Error, 429: Error, 503: Error},
 )
 def submit(
     request: HttpRequest,
@@ -194,7 +237,7 @@ def submit(
 ) -> Any:
     competition = access.competition_get_visible(user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
-        raise Http404("No such competition")
+        raise NotFound("No such competition")
 
     def floats(text: str) -> list[float] | None:
         try:

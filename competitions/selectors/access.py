@@ -1,4 +1,5 @@
-"""Who may see and do what. Missing or foreign objects raise Http404 (never 403)."""
+"""Who may see and do what. Missing or foreign objects raise NotFound (the same to the user:
+pages and the API answer 404, never 403)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
+from competitions.errors import NotFound
 from competitions.models import Competition, Course, Membership, Submission, TeamMembership
 
 type AnyUser = AbstractBaseUser | AnonymousUser
@@ -59,14 +60,14 @@ def competition_list_visible(*, user: AnyUser) -> QuerySet[Competition]:
 def competition_get_visible(*, user: AnyUser, slug: str) -> Competition:
     competition = competition_list_visible(user=user).filter(slug=slug).first()
     if competition is None:
-        raise Http404("No such competition")
+        raise NotFound("No such competition")
     return competition
 
 
 def competition_get_for_instructor(*, user: AnyUser, slug: str) -> Competition:
     competition = competition_get_visible(user=user, slug=slug)
     if not competition_is_instructor(user=user, competition=competition):
-        raise Http404("No such competition")
+        raise NotFound("No such competition")
     return competition
 
 
@@ -82,13 +83,13 @@ def submission_get_visible(*, user: AnyUser, submission_id: uuid.UUID | str) -> 
     """The owner, team-mates and the competition's instructors see a submission; baselines are
     visible to whoever sees the competition. Everyone else gets 404."""
     if not user.is_authenticated:
-        raise Http404("No such submission")
+        raise NotFound("No such submission")
     try:
         sub = Submission.objects.select_related(
             "competition__course", "competition__dataset", "team", "user"
         ).get(pk=submission_id)
     except (Submission.DoesNotExist, ValidationError, ValueError):
-        raise Http404("No such submission") from None
+        raise NotFound("No such submission") from None
     if sub.user_id == user.pk:
         return sub
     if competition_is_instructor(user=user, competition=sub.competition):
@@ -98,4 +99,12 @@ def submission_get_visible(*, user: AnyUser, submission_id: uuid.UUID | str) -> 
     if sub.is_baseline and not sub.hidden:
         competition_get_visible(user=user, slug=sub.competition.slug)
         return sub
-    raise Http404("No such submission")
+    raise NotFound("No such submission")
+
+
+def submission_shows_private(*, user: AnyUser, submission: Submission) -> bool:
+    """Private split scores: everyone after the close, the competition's instructors always."""
+    competition = submission.competition
+    return competition.is_finished() or competition_is_instructor(
+        user=user, competition=competition
+    )

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 
-from competitions.datasets import preview_grid_png
+from competitions.dataset_cache import preview_grid_png
 from competitions.errors import Refused
 from competitions.models import HeldOutDataset
 from grader.datasets import detect_format, load_dataset

@@ -22,7 +22,7 @@ from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from competitions.datasets import dataset_load, dataset_load_sample
+from competitions.dataset_cache import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
 from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import preprocess_engine_args, submission_send_task

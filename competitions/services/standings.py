@@ -3,7 +3,7 @@ submissions changes in a way the leaderboard shows (created, scored, rescored, c
 disqualified, deleted).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
-competition's row (FOR NO KEY UPDATE): refreshes of one competition are serialized, and each one
+competition's row (competitions.services.locks, taken last in the lock order): refreshes of one competition are serialized, and each one
 reads the submissions after the previous one committed, so two workers finishing two submissions
 of the same student at once cannot leave a stale row (PostgreSQL: row lock, then READ COMMITTED sees
 both; SQLite: transactions are IMMEDIATE, writers are serialized anyway).
@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from competitions.models import Competition, Standing, Submission
 from competitions.selectors.leaderboard import entrant_rows, standing_fields
+from competitions.services.locks import lock_competition
 
 
 def entrant_key(*, submission_id: Any, is_baseline: bool, team_id: int | None, user_id: int) -> str:
@@ -36,21 +37,10 @@ def _entrant_filter(key: str) -> Q:
     return Q(user_id=int(value), team__isnull=True, is_baseline=False)
 
 
-def _lock(competition_id: int) -> None:
-    # FOR NO KEY UPDATE: it serializes the refreshes but, unlike FOR UPDATE, does not conflict
-    # with the key-share locks that other transactions' foreign-key checks take on this row at
-    # commit (Django's constraints are deferred), so it cannot close a lock cycle through them.
-    list(
-        Competition.objects.select_for_update(no_key=True)
-        .filter(pk=competition_id)
-        .values_list("pk")
-    )
-
-
 def standing_refresh(*, competition_id: int, entrant: str) -> None:
     """Recompute one entrant's row from its submissions (no row while none is scored)."""
     with transaction.atomic():
-        _lock(competition_id)
+        lock_competition(competition_id=competition_id)
         row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
         if row is None or not row["scored"]:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
@@ -74,7 +64,7 @@ def standing_refresh_for(*, submission: Submission) -> None:
 def standings_rebuild(*, competition: Competition) -> int:
     """Rewrite every row of a competition from its submissions; returns the number of rows."""
     with transaction.atomic():
-        _lock(competition.pk)
+        lock_competition(competition_id=competition.pk)
         Standing.objects.filter(competition=competition).delete()
         rows = [
             Standing(

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import errno
 import hashlib
 import logging
-import re
-import unicodedata
-from pathlib import PurePath
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from competitions.errors import NotAllowed, Refused, ServiceError
-from competitions.models import Competition, RefusedUpload, Submission, Team
+from competitions.errors import NotAllowed, Refused
+from competitions.models import Competition, RefusedUpload, Submission
 from competitions.selectors.quota import flood_check, quota_get
+from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
+from competitions.services.uploads import Refuse, UploadLike, upload_name_checked, upload_store
 from grader import check_upload
 from grader.errors import Rejected
 from grader.preprocess import PRESETS as ENGINE_PRESETS
@@ -30,25 +26,6 @@ from grader.preprocess import PRESETS as ENGINE_PRESETS
 logger = logging.getLogger(__name__)
 
 PRESETS = tuple(ENGINE_PRESETS)  # the engine's preset names
-FORMATS = ("onnx", "npz")
-
-
-class UploadLike(Protocol):
-    name: str
-    size: int
-
-    def read(self, size: int = -1) -> bytes: ...
-
-
-def filename_sanitize(name: str) -> str:
-    """Display text only (the stored file gets a UUID name): base name, safe characters."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = unicodedata.normalize("NFKC", base)
-    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "model"
-    if len(base) > 100:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[: 100 - len(ext) - 1] + dot + ext) if dot else base[:100]
-    return base
 
 
 def preprocess_normalize(
@@ -72,49 +49,29 @@ def preprocess_engine_args(
     return {"preprocess": preprocess or None, "mean": None, "std": None}
 
 
-def submission_create(
+@dataclass(frozen=True)
+class _Checked:
+    """An upload that passed the checks: its display name, format, bytes and preprocessing."""
+
+    name: str
+    fmt: str
+    data: bytes
+    preprocess: str
+    mean: list[float] | None
+    std: list[float] | None
+
+
+def _content_checked(
     *,
-    user: AbstractBaseUser,
     competition: Competition,
     upload: UploadLike,
-    preprocess: str = "",
-    mean: list[float] | None = None,
-    std: list[float] | None = None,
-    note: str = "",
-    is_baseline: bool = False,
-    label: str = "",
-    now: dt.datetime | None = None,
-) -> Submission:
-    """Static checks at once (refusals are recorded for the flood limit, not the quota), then a
-    queued submission whose grading task is sent when the transaction commits."""
-    now = now or timezone.now()
+    name: str,
+    pre: tuple[Any, ...],
+    refuse: Refuse,
+) -> _Checked:
+    """Read the upload and run the engine's static checks on it (nothing is executed)."""
+    preprocess, mean, std = pre
     dataset = competition.dataset
-    if not is_baseline:
-        flood_check(user=user, now=now)
-        if now < competition.opens_at:
-            raise Refused("not_open", "This competition has not opened yet.")
-        if not competition.accepts_submissions(now):
-            raise Refused("closed", "This competition is closed: the deadline has passed.")
-
-    def refuse(code: str, message: str) -> Refused:
-        if not is_baseline:
-            RefusedUpload.objects.create(
-                user=user, competition=competition, code=code, message=message
-            )
-        return Refused(code, message)
-
-    name = filename_sanitize(upload.name)
-    fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    allowed = competition.allowed_formats or list(FORMATS)
-    if fmt not in allowed:
-        raise refuse("bad_format", f"Upload a {' or '.join('.' + f for f in allowed)} file.")
-    max_bytes = settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024
-    if upload.size > max_bytes:
-        raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
-    preprocess, mean, std = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
-    team = None if is_baseline else team_for_user(competition=competition, user=user)
-    if not is_baseline:
-        quota_get(competition=competition, user=user, team=team, now=now).check(now)
     data = upload.read()
     try:
         check_upload(
@@ -126,75 +83,109 @@ def submission_create(
         )
     except Rejected as e:
         raise refuse(e.code, e.message) from e
-    sub = Submission(
-        competition=competition,
-        user=user,
-        team=team,
-        is_baseline=is_baseline,
-        label=label[:120],
-        file_format=fmt,
-        sha256=hashlib.sha256(data).hexdigest(),
-        original_name=name,
-        file_bytes=len(data),
-        preprocess=preprocess,
-        mean=mean,
-        std=std,
+    fmt = name.rsplit(".", 1)[-1].lower()
+    return _Checked(name=name, fmt=fmt, data=data, preprocess=preprocess, mean=mean, std=std)
+
+
+def _submission_new(*, checked: _Checked, note: str, **fields: Any) -> Submission:
+    return Submission(
+        file_format=checked.fmt,
+        sha256=hashlib.sha256(checked.data).hexdigest(),
+        original_name=checked.name,
+        file_bytes=len(checked.data),
+        preprocess=checked.preprocess,
+        mean=checked.mean,
+        std=checked.std,
         note=note.strip()[:300],
-        created_at=now,
+        **fields,
     )
-    _store_upload(sub, name, data)
+
+
+def _submission_save(*, sub: Submission, checked: _Checked, guard: Callable[[], None]) -> None:
+    """Store the file, then in one transaction: `guard` (locks, checks), the row, its standing
+    and its grading task (sent on commit). On any failure the stored file is removed again."""
+    upload_store(sub, checked.name, checked.data)
     try:
         with transaction.atomic():
-            if not is_baseline:
-                # Serialize concurrent uploads of one entrant, then count again: no double spend.
-                owner = Team.objects if team is not None else get_user_model().objects
-                # NO KEY UPDATE: still one upload of an entrant at a time, but no conflict with
-                # the key-share lock a grading transaction's deferred foreign-key check takes on
-                # the same user at commit (FOR UPDATE here deadlocked with it on PostgreSQL).
-                locked = owner.select_for_update(no_key=True).filter(pk=(team or user).pk)
-                list(locked.values_list("pk"))
-                quota_get(competition=competition, user=user, team=team, now=now).check(now)
+            guard()
             sub.save()
             standing_refresh_for(submission=sub)  # entries and last submission
             submission_enqueue(submission=sub)
     except BaseException:
         sub.file.delete(save=False)
         raise
+
+
+def submission_create(
+    *,
+    user: AbstractBaseUser,
+    competition: Competition,
+    upload: UploadLike,
+    preprocess: str = "",
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+    note: str = "",
+) -> Submission:
+    """A student's upload: static checks at once (refusals are recorded for the flood limit, not
+    the quota), then a queued submission whose grading task is sent when the transaction commits."""
+    now = timezone.now()
+    flood_check(user=user, now=now)
+    if now < competition.opens_at:
+        raise Refused("not_open", "This competition has not opened yet.")
+    if not competition.accepts_submissions(now):
+        raise Refused("closed", "This competition is closed: the deadline has passed.")
+
+    def refuse(code: str, message: str) -> Refused:
+        RefusedUpload.objects.create(user=user, competition=competition, code=code, message=message)
+        return Refused(code, message)
+
+    name = upload_name_checked(competition=competition, upload=upload, refuse=refuse)
+    pre = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
+    team = team_for_user(competition=competition, user=user)
+    quota_get(competition=competition, user=user, team=team, now=now).check(now)
+    checked = _content_checked(
+        competition=competition, upload=upload, name=name, pre=pre, refuse=refuse
+    )
+
+    def guard() -> None:
+        # Serialize concurrent uploads of one entrant, then count again: no double spend.
+        lock_entrant(user=user, team=team)
+        quota_get(competition=competition, user=user, team=team, now=now).check(now)
+
+    sub = _submission_new(
+        checked=checked, note=note, competition=competition, user=user, team=team, created_at=now
+    )
+    _submission_save(sub=sub, checked=checked, guard=guard)
     return sub
 
 
-class StorageUnavailable(ServiceError):
-    """Our storage could not keep the file (disk full, I/O error): nothing was recorded."""
-
-    status = 503
-
-
-def _store_upload(sub: Submission, name: str, data: bytes) -> None:
-    """Write the upload under its UUID name; on a storage error remove any partial file and
-    tell the student clearly (no row exists yet, no quota is used)."""
-    storage = sub.file.storage
-    target = sub.file.field.generate_filename(sub, name)
-    try:
-        sub.file.name = storage.save(
-            target, ContentFile(data), max_length=sub.file.field.max_length
-        )
-    except OSError as e:
-        logger.error("could not store upload %s (%s)", target, e)
-        try:
-            storage.delete(target)
-        except OSError:
-            pass
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StorageUnavailable(
-                "storage_full",
-                "The server has no space left to store your file. Nothing was recorded and no "
-                "submission was used; please try again later.",
-            ) from e
-        raise StorageUnavailable(
-            "storage_error",
-            "The server could not store your file. Nothing was recorded and no submission was "
-            "used; please try again later.",
-        ) from e
+def baseline_create(
+    *,
+    user: AbstractBaseUser,
+    competition: Competition,
+    upload: UploadLike,
+    label: str,
+    preprocess: str = "",
+    note: str = "",
+) -> Submission:
+    """A reference entry of its own on the leaderboard: the same file checks as a student's
+    upload, but no opening hours, quota, flood count or team; refusals are not recorded."""
+    name = upload_name_checked(competition=competition, upload=upload, refuse=Refused)
+    pre = preprocess_normalize(preprocess=preprocess, mean=None, std=None)
+    checked = _content_checked(
+        competition=competition, upload=upload, name=name, pre=pre, refuse=Refused
+    )
+    sub = _submission_new(
+        checked=checked,
+        note=note,
+        competition=competition,
+        user=user,
+        is_baseline=True,
+        label=label[:120],
+        created_at=timezone.now(),
+    )
+    _submission_save(sub=sub, checked=checked, guard=lambda: None)
+    return sub
 
 
 def submission_send_task(*, submission_id: str, queue: str) -> None:
@@ -248,7 +239,7 @@ def competition_rescore_all(*, competition: Competition) -> int:
 def submission_choose_final(*, user: AbstractBaseUser, submission: Submission) -> None:
     competition = submission.competition
     if competition.is_finished():
-        raise NotAllowed("closed", "The competition is closed; the final choice is locked.")
+        raise Refused("closed", "The competition is closed; the final choice is locked.")
     if submission.status != Submission.Status.SCORED or submission.is_baseline:
         raise Refused("not_scored", "Only a scored submission can be chosen.")
     team = team_for_user(competition=competition, user=user)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from competitions.errors import Refused
 from competitions.models import Competition, Submission, Team, TeamMembership
 from competitions.services.courses import code_generate
+from competitions.services.locks import lock_entrant
 
 
 def team_for_user(*, competition: Competition, user: AbstractBaseUser) -> Team | None:
@@ -48,14 +49,11 @@ def team_create(*, competition: Competition, user: AbstractBaseUser, name: str) 
 
 def team_join(*, competition: Competition, user: AbstractBaseUser, code: str) -> Team:
     _check_can_join(competition=competition, user=user)
+    team = Team.objects.filter(competition=competition, join_code=code.strip().upper()).first()
+    if team is None:
+        raise Refused("bad_code", "No team of this competition has this code.")
     with transaction.atomic():
-        team = (
-            Team.objects.select_for_update()
-            .filter(competition=competition, join_code=code.strip().upper())
-            .first()
-        )
-        if team is None:
-            raise Refused("bad_code", "No team of this competition has this code.")
+        lock_entrant(user=user, team=team)  # joins of one team one at a time: count, then add
         if team.memberships.count() >= competition.max_team_size:
             raise Refused("team_full", f"The team is full ({competition.max_team_size} members).")
         TeamMembership.objects.create(team=team, user=user, competition=competition)

@@ -16,7 +16,13 @@ from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
 from competitions.selectors.submissions import submission_list_for_competition
 from competitions.services import courses, submissions
+from competitions.services.competitions import (
+    CompetitionChange,
+    competition_create,
+    competition_update,
+)
 from competitions.services.datasets import dataset_import_uploads
+from competitions.views.lookup import or_404
 
 
 def _require_instructor(request: HttpRequest) -> None:
@@ -47,24 +53,38 @@ def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpRespo
     _require_instructor(request)
     instance = None
     if slug is not None:
-        instance = access.competition_get_for_instructor(user=request.user, slug=slug)
+        instance = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     taught = access.course_list_taught(user=request.user)
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
-        competition = form.save(commit=False)
-        if not request.user.is_staff and competition.course_id is None:
-            form.add_error("course", "Choose one of your courses.")
-        else:
+        try:
             if instance is None:
-                competition.created_by = request.user
-            competition.save()
-            messages.success(request, "Competition saved.")
+                competition = competition_create(user=request.user, values=form.cleaned_data)
+                change = CompetitionChange()
+            else:
+                competition = instance
+                change = competition_update(
+                    competition=instance, user=request.user, values=form.cleaned_data
+                )
+        except ServiceError as e:
+            form.add_error("course" if e.code == "course_required" else None, e.message)
+        else:
+            messages.success(request, _saved_message(change))
             return redirect("competitions:detail", slug=competition.slug)
     if instance is None and not request.POST:
         form.initial.setdefault("opens_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
     return render(
         request, "competitions/instructor/competition_form.html", {"form": form, "edit": instance}
     )
+
+
+def _saved_message(change: CompetitionChange) -> str:
+    parts = ["Competition saved."]
+    if change.split_rescored:
+        parts.append(f"Split scores of {change.split_rescored} submissions recomputed.")
+    if change.requeued:
+        parts.append(f"{change.requeued} submissions queued for rescoring.")
+    return " ".join(parts)
 
 
 @login_required
@@ -129,7 +149,7 @@ def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return render(
         request,
         "competitions/instructor/submissions.html",
@@ -144,7 +164,7 @@ def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     if action == "close":
         submissions.competition_close(competition=competition)
         messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
@@ -159,7 +179,7 @@ def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResp
 @login_required
 @require_POST
 def submission_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     if not access.competition_is_instructor(user=request.user, competition=sub.competition):
         raise Http404("No such submission")
     flags = {
@@ -186,13 +206,13 @@ def _csv(text: str, filename: str) -> HttpResponse:
 
 @login_required
 def export_standings(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return _csv(standings_csv(competition=competition), f"{slug}-standings.csv")
 
 
 @login_required
 def export_grades(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_for_instructor(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     scores = {pk: score for pk, _, score in baseline_choices(competition=competition)}
     low = scores.get(request.GET.get("low", ""))
     high = scores.get(request.GET.get("high", ""))

@@ -7,12 +7,13 @@ from django.shortcuts import render
 
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get, leaderboard_page
+from competitions.views.lookup import or_404
 
 PAGE_SIZE = 100  # rendering is the page's main cost: 100 rows take a few ms
 
 
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_visible(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     instructor = access.competition_is_instructor(user=request.user, competition=competition)
     finished = competition.is_finished()
     private = finished or (instructor and request.GET.get("split") == "private")

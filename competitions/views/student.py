@@ -10,13 +10,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from competitions.datasets import dataset_load, image_data_uri
+from competitions.dataset_cache import dataset_load, image_data_uri
 from competitions.errors import ServiceError
 from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJoinForm
 from competitions.selectors import access
 from competitions.selectors.quota import quota_get
-from competitions.selectors.submissions import submission_list_for_entrant, submission_view
+from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services import courses, submissions, teams
+from competitions.views.lookup import or_404
+from competitions.views.submission_page import submission_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,7 +47,7 @@ def course_join(request: HttpRequest) -> HttpResponse:
 
 
 def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_visible(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     ctx = {
         "competition": competition,
         "is_instructor": access.competition_is_instructor(
@@ -73,7 +75,7 @@ def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = access.competition_get_visible(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise Http404("No such competition")
     form = SubmitForm(request.POST, request.FILES)
@@ -101,25 +103,29 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def submission_detail(request: HttpRequest, pk: str) -> HttpResponse:
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     return render(
-        request, "competitions/submission_detail.html", submission_view(sub=sub, user=request.user)
+        request,
+        "competitions/submission_detail.html",
+        submission_context(sub=sub, user=request.user),
     )
 
 
 @login_required
 def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
     """The htmx fragment polled while the submission is queued or running."""
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     return render(
-        request, "competitions/_submission_status.html", submission_view(sub=sub, user=request.user)
+        request,
+        "competitions/_submission_status.html",
+        submission_context(sub=sub, user=request.user),
     )
 
 
 @login_required
 def submission_gallery(request: HttpRequest, pk: str) -> HttpResponse:
     """Misclassified images: instructors always, students after close."""
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     competition = sub.competition
     instructor = access.competition_is_instructor(user=request.user, competition=competition)
     if not (instructor or competition.is_finished()) or sub.predictions is None:
@@ -149,7 +155,7 @@ def submission_gallery(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def submission_choose(request: HttpRequest, pk: str) -> HttpResponse:
-    sub = access.submission_get_visible(user=request.user, submission_id=pk)
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     try:
         submissions.submission_choose_final(user=request.user, submission=sub)
         messages.success(request, "Chosen as your final submission.")
@@ -161,7 +167,7 @@ def submission_choose(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def team_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
-    competition = access.competition_get_visible(user=request.user, slug=slug)
+    competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise Http404("No such competition")
     try:

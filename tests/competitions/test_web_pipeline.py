@@ -39,7 +39,7 @@ def test_web_submit_is_graded_by_the_worker(client, users, competition, models, 
 
     # The split scores are the engine's per-image predictions scored on the seeded split.
     preds = np.frombuffer(bytes(sub.predictions), dtype=np.int16).astype(np.int64)
-    from competitions.datasets import dataset_load
+    from competitions.dataset_cache import dataset_load
 
     ds = dataset_load(record=competition.dataset)
     public, private = split_indices(len(ds.labels), 0.5, 7)

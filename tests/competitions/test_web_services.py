@@ -19,12 +19,13 @@ from competitions.services.courses import course_join, course_roster_import
 from competitions.services.grading import submission_claim
 from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import (
-    filename_sanitize,
+    baseline_create,
     submission_choose_final,
     submission_create,
     submission_set_flags,
 )
 from competitions.services.teams import team_create, team_join, team_leave
+from competitions.services.uploads import filename_sanitize
 from competitions.splits import split_indices
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +167,16 @@ def test_leaderboard_rows_choice_ties_baselines_and_bounded_queries(
     a1 = _scored(make("alice"), 0.80, 0.70, created=t0)
     a2 = _scored(make("alice"), 0.90, 0.60, created=t0 + dt.timedelta(hours=1))
     b1 = _scored(make("bob"), 0.90, 0.95, created=t0 + dt.timedelta(hours=2))
-    base = _scored(make("teacher", is_baseline=True, label="Logistic baseline"), 0.85, 0.85)
+    base = _scored(
+        baseline_create(
+            user=users["teacher"],
+            competition=competition,
+            upload=upload(models["weak"]),
+            label="Logistic baseline",
+        ),
+        0.85,
+        0.85,
+    )
     failed = make("carol")
     Submission.objects.filter(pk=failed.pk).update(status="failed")
 
@@ -203,8 +213,26 @@ def test_grades_csv_one_row_per_student_with_linear_rule(users, competition, mod
         user=users[user], competition=competition, upload=upload(models["weak"]), **kw
     )
     _scored(make("alice"), 0.9, 0.9)
-    _scored(make("teacher", is_baseline=True, label="low"), 0.5, 0.5)
-    _scored(make("teacher", is_baseline=True, label="high"), 1.0, 1.0)
+    _scored(
+        baseline_create(
+            user=users["teacher"],
+            competition=competition,
+            upload=upload(models["weak"]),
+            label="low",
+        ),
+        0.5,
+        0.5,
+    )
+    _scored(
+        baseline_create(
+            user=users["teacher"],
+            competition=competition,
+            upload=upload(models["weak"]),
+            label="high",
+        ),
+        1.0,
+        1.0,
+    )
     rows = list(csv.DictReader(io.StringIO(grades_csv(competition=competition, low=0.5, high=1.0))))
     by_user = {r["username"]: r for r in rows}
     assert set(by_user) == {"alice", "bob"}  # roster students; baselines and staff excluded

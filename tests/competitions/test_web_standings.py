@@ -16,6 +16,7 @@ from competitions.selectors.leaderboard import leaderboard_compute, leaderboard_
 from competitions.services.grading import submission_grade
 from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import (
+    baseline_create,
     submission_choose_final,
     submission_create,
     submission_rescore,
@@ -71,7 +72,12 @@ def test_standings_equal_a_recomputation_after_every_kind_of_change(users, compe
     team_join(competition=competition, user=users["carol"], code=team.join_code)
     t1 = make("carol")
     _score(t1, 0.99, 0.10)
-    base = make("teacher", is_baseline=True, label="Logistic baseline")
+    base = baseline_create(
+        user=users["teacher"],
+        competition=competition,
+        upload=upload(models["weak"]),
+        label="Logistic baseline",
+    )
     assert submission_grade(submission_id=base.pk) == "scored"
     _assert_consistent(competition)
     rows = leaderboard_get(competition=competition)

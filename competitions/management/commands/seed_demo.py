@@ -22,7 +22,7 @@ from competitions.errors import ServiceError
 from competitions.models import Competition, Course, HeldOutDataset, Membership, Submission
 from competitions.services.datasets import dataset_import
 from competitions.services.grading import submission_grade
-from competitions.services.submissions import submission_create
+from competitions.services.submissions import baseline_create
 
 User = get_user_model()
 SHARED = settings.BASE_DIR.parent / "shared" / "datasets"
@@ -149,10 +149,9 @@ class Command(BaseCommand):
             if existing is not None and existing.file_bytes == len(data):
                 continue
             try:
-                sub = submission_create(
+                sub = baseline_create(
                     user=system,
                     competition=competition,
-                    is_baseline=True,
                     label=entry["name"],
                     upload=SimpleUploadedFile(Path(path).name, data),
                     preprocess=entry.get("preprocess", "") or "",

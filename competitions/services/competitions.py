@@ -1,0 +1,141 @@
+"""Creating and editing competitions, and what an edit does to the submissions already made.
+
+Editing the split (`public_fraction`, `split_seed`) once submissions are scored recomputes both
+split scores of each from its stored per-image predictions and rebuilds the standings, in the
+request's transaction and without running any model. Changing the dataset queues every submission
+to be graded again (the existing rescore). Both are refused while a submission is being graded:
+that worker scores against the settings it read when it started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from competitions.dataset_cache import dataset_load
+from competitions.errors import Refused
+from competitions.models import Competition, Submission
+from competitions.services.locks import lock_competition, lock_submissions_queued
+from competitions.services.standings import standings_rebuild
+from competitions.services.submissions import competition_rescore_all, submission_rescore
+from competitions.splits import split_indices
+from grader.metrics import compute_scores
+
+SPLIT_FIELDS = ("public_fraction", "split_seed")
+
+
+@dataclass(frozen=True)
+class CompetitionChange:
+    """What an edit did besides saving: submissions queued again, split scores recomputed."""
+
+    requeued: int = 0
+    split_rescored: int = 0
+
+
+def _course_check(*, user: AbstractBaseUser, competition: Competition) -> None:
+    # Staff may run a competition outside any course (public ones); instructors only in theirs.
+    if not user.is_staff and competition.course_id is None:
+        raise Refused("course_required", "Choose one of your courses.")
+
+
+def _apply(competition: Competition, values: dict[str, Any]) -> None:
+    editable = {f.name for f in Competition._meta.concrete_fields if not f.primary_key}
+    unknown = set(values) - editable
+    if unknown:
+        raise TypeError(f"not competition fields: {sorted(unknown)}")
+    for name, value in values.items():
+        setattr(competition, name, value)
+
+
+def competition_create(*, user: AbstractBaseUser, values: dict[str, Any]) -> Competition:
+    """A new competition from field values (a validated form's cleaned_data), made by `user`."""
+    competition = Competition(created_by=user if user.is_authenticated else None)
+    _apply(competition, values)
+    _course_check(user=user, competition=competition)
+    competition.save()
+    return competition
+
+
+def competition_update(
+    *, competition: Competition, user: AbstractBaseUser, values: dict[str, Any]
+) -> CompetitionChange:
+    """Save `values` onto `competition`; a changed dataset queues every submission again, a
+    changed split recomputes the split scores from the stored predictions (see the module)."""
+    with transaction.atomic():
+        # Lock order (services/locks.py): submissions, then the competition. With the queued
+        # ones locked, no worker starts grading one against the settings being replaced.
+        lock_submissions_queued(competition_id=competition.pk)
+        lock_competition(competition_id=competition.pk)
+        before = Competition.objects.get(pk=competition.pk)
+        _apply(competition, values)
+        _course_check(user=user, competition=competition)
+        dataset_changed = competition.dataset_id != before.dataset_id
+        split_changed = any(getattr(competition, f) != getattr(before, f) for f in SPLIT_FIELDS)
+        if dataset_changed or split_changed:
+            _refuse_while_grading(competition)
+        competition.save()
+        if dataset_changed:
+            return CompetitionChange(requeued=competition_rescore_all(competition=competition))
+        if split_changed:
+            return _split_rescore(competition)
+    return CompetitionChange()
+
+
+def _refuse_while_grading(competition: Competition) -> None:
+    running = Submission.objects.filter(
+        competition=competition, status=Submission.Status.RUNNING
+    ).count()
+    if running:
+        raise Refused(
+            "grading_in_progress",
+            f"{running} submission(s) are being graded with the current dataset and split; "
+            "change them once grading has finished.",
+        )
+
+
+def split_scores_from_predictions(
+    *, competition: Competition, labels: np.ndarray, predictions: np.ndarray, n_classes: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both split scores of stored predictions. Probabilities are not stored, so `log_loss` is
+    None in the result (accuracy, the competitions' metric, is exact)."""
+    public, private = split_indices(
+        len(labels), competition.public_fraction, competition.split_seed
+    )
+    preds = np.asarray(predictions, dtype=np.int64)
+    scores = [
+        compute_scores(labels[i], preds[i], None, n_classes=n_classes) for i in (public, private)
+    ]
+    return scores[0], scores[1]
+
+
+def _split_rescore(competition: Competition) -> CompetitionChange:
+    scored = Submission.objects.filter(competition=competition, status=Submission.Status.SCORED)
+    if not scored.exists():
+        return CompetitionChange()
+    dataset = dataset_load(record=competition.dataset)
+    n_classes, metric = len(dataset.classes), competition.metric
+    rescored = requeued = 0
+    for sub in scored.only(
+        "pk", "predictions", "competition_id", "user_id", "team_id", "is_baseline"
+    ):
+        if sub.predictions is None or len(sub.predictions) != 2 * len(dataset.labels):
+            requeued += submission_rescore(submission=sub)  # nothing to recompute from
+            continue
+        public, private = split_scores_from_predictions(
+            competition=competition,
+            labels=dataset.labels,
+            predictions=np.frombuffer(bytes(sub.predictions), dtype=np.int16),
+            n_classes=n_classes,
+        )
+        rescored += Submission.objects.filter(pk=sub.pk).update(
+            public_score=public[metric],
+            private_score=private[metric],
+            public_scores=public,
+            private_scores=private,
+        )
+    standings_rebuild(competition=competition)
+    return CompetitionChange(requeued=requeued, split_rescored=rescored)

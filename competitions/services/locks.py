@@ -1,0 +1,57 @@
+"""Every row lock the services take, in one place and one order.
+
+Order: the entrant first (the team, or the student alone), then submissions, then the
+competition. A transaction that holds a lock never asks for one earlier in this order, so writers
+can only wait on each other in one direction and no cycle of row locks can form. The grading
+write follows it too: its conditional UPDATE locks the submission row, then the standings refresh
+locks the competition.
+
+Mode: FOR NO KEY UPDATE, never FOR UPDATE. Django's foreign-key constraints are deferred, so every
+transaction that inserts a row pointing at a competition, a team or a user takes a key-share lock
+on that row at commit. FOR UPDATE conflicts with key-share and closed a cycle on PostgreSQL (an
+upload held its student FOR UPDATE while a result holding the competition lock needed key-share
+on the same student: f9c6d21); FOR NO KEY UPDATE serializes the lock holders themselves just the
+same and lets those commits through. SQLite has no row locks: its IMMEDIATE transactions
+serialize writers, and these calls are no-ops there.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+
+from competitions.models import Competition, Submission, Team
+
+
+def _lock_row(model: type[models.Model], pk: int) -> None:
+    # Outside a transaction the lock would be released at once (and Django refuses it).
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("row locks are taken inside transaction.atomic()")
+    list(model._default_manager.select_for_update(no_key=True).filter(pk=pk).values_list("pk"))
+
+
+def lock_entrant(*, user: AbstractBaseUser, team: Team | None) -> None:
+    """One write of an entrant at a time (their uploads, a team's joins); take it before
+    `lock_competition` in the same transaction."""
+    if team is not None:
+        _lock_row(Team, team.pk)
+    else:
+        _lock_row(get_user_model(), user.pk)
+
+
+def lock_submissions_queued(*, competition_id: int) -> int:
+    """A competition's queued submissions: a worker's claim of one of them waits until this
+    transaction ends, and then reads what it committed (used when a settings change must reach
+    every grading that has not started). Returns how many were locked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("row locks are taken inside transaction.atomic()")
+    queued = Submission.objects.filter(
+        competition_id=competition_id, status=Submission.Status.QUEUED
+    )
+    return len(queued.select_for_update(no_key=True).values_list("pk"))
+
+
+def lock_competition(*, competition_id: int) -> None:
+    """Serializes the writes of one competition's standings and settings; taken last."""
+    _lock_row(Competition, competition_id)

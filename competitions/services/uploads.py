@@ -1,0 +1,87 @@
+"""Upload handling shared by students' submissions and baselines: display names, the checks
+known before reading the file, and storing it under its UUID name."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Protocol
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from competitions.errors import Refused, ServiceError
+from competitions.models import Competition, Submission
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("onnx", "npz")
+
+type Refuse = Callable[[str, str], Refused]
+"""Builds the refusal to raise (a student's upload also records it for the flood limit)."""
+
+
+class UploadLike(Protocol):
+    name: str
+    size: int
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+def filename_sanitize(name: str) -> str:
+    """Display text only (the stored file gets a UUID name): base name, safe characters."""
+    base = PurePath(name.replace("\\", "/")).name
+    base = unicodedata.normalize("NFKC", base)
+    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "model"
+    if len(base) > 100:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: 100 - len(ext) - 1] + dot + ext) if dot else base[:100]
+    return base
+
+
+def upload_name_checked(*, competition: Competition, upload: UploadLike, refuse: Refuse) -> str:
+    """The sanitized name, once the format and the size (known before reading) are allowed."""
+    name = filename_sanitize(upload.name)
+    fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = competition.allowed_formats or list(FORMATS)
+    if fmt not in allowed:
+        raise refuse("bad_format", f"Upload a {' or '.join('.' + f for f in allowed)} file.")
+    if upload.size > settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024:
+        raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
+    return name
+
+
+class StorageUnavailable(ServiceError):
+    """Our storage could not keep the file (disk full, I/O error): nothing was recorded."""
+
+
+def upload_store(sub: Submission, name: str, data: bytes) -> None:
+    """Write the upload under its UUID name; on a storage error remove any partial file and
+    tell the student clearly (no row exists yet, no quota is used)."""
+    storage = sub.file.storage
+    target = sub.file.field.generate_filename(sub, name)
+    try:
+        sub.file.name = storage.save(
+            target, ContentFile(data), max_length=sub.file.field.max_length
+        )
+    except OSError as e:
+        logger.error("could not store upload %s (%s)", target, e)
+        try:
+            storage.delete(target)
+        except OSError:
+            pass
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageUnavailable(
+                "storage_full",
+                "The server has no space left to store your file. Nothing was recorded and no "
+                "submission was used; please try again later.",
+            ) from e
+        raise StorageUnavailable(
+            "storage_error",
+            "The server could not store your file. Nothing was recorded and no submission was "
+            "used; please try again later.",
+        ) from e
