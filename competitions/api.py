@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja import errors as ninja_errors
@@ -246,7 +247,7 @@ def submit(
             raise ServiceError("bad_preprocess", "mean/std: comma-separated numbers") from None
 
     sub = submission_create(
-        user=request.user,
+        user=cast(User, request.user),  # TokenAuth put the token's user there
         competition=competition,
         upload=file,
         preprocess=preprocess,

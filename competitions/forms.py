@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -35,7 +35,8 @@ class SubmitForm(forms.Form):
     note = forms.CharField(required=False, max_length=300)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["mean_list"] = _floats(data.get("mean", ""), "mean")
         data["std_list"] = _floats(data.get("std", ""), "std")
         return data
@@ -76,7 +77,9 @@ class MultipleFileField(forms.FileField):
 class DatasetImportForm(forms.Form):
     name = forms.CharField(max_length=200)
     split = forms.CharField(max_length=40, initial="test")
-    files = MultipleFileField(
+    # The field keeps the HTML input's name; Django's form metaclass moves declared fields off the
+    # class, so `form.files` is still the request's upload dict at run time.
+    files = MultipleFileField(  # type: ignore[assignment]
         help_text="npz (X, y), image zip (test/<class>/*.jpg), CIFAR-10 archive, or the two MNIST "
         "IDX files (images and labels) together"
     )
@@ -120,10 +123,12 @@ class CompetitionForm(forms.ModelForm):
     def __init__(self, *args: Any, courses: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if courses is not None:
-            self.fields["course"].queryset = courses
-        self.fields["dataset"].queryset = HeldOutDataset.objects.order_by("name")
+            cast(forms.ModelChoiceField, self.fields["course"]).queryset = courses
+        datasets = HeldOutDataset.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["dataset"]).queryset = datasets
         for name in ("opens_at", "closes_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+            field = cast(forms.DateTimeField, self.fields[name])
+            field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
 
     def clean_public_fraction(self) -> float:
         value = self.cleaned_data["public_fraction"]
@@ -144,7 +149,8 @@ class CompetitionForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
             raise forms.ValidationError("The competition must close after it opens.")
         return data

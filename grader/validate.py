@@ -25,7 +25,7 @@ MIN_IR_VERSION = 3
 MAX_OPSET = 26
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
 MAX_TOTAL_ELEMENTS = 256 << 20  # 1 GiB of float32 weights
-INPUT_DTYPES = {
+INPUT_DTYPES: dict[int, str] = {
     TensorProto.FLOAT: "float32",
     TensorProto.FLOAT16: "float16",
     TensorProto.DOUBLE: "float64",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from competitions.errors import NotFound
 from competitions.models import Competition, Course, Membership, Submission, TeamMembership
 
-type AnyUser = AbstractBaseUser | AnonymousUser
+type AnyUser = User | AnonymousUser
 
 
 def course_list_for_user(*, user: AnyUser) -> QuerySet[Course]:
@@ -76,6 +76,8 @@ def competition_can_submit(*, user: AnyUser, competition: Competition) -> bool:
         return False
     if competition.visibility == Competition.Visibility.PUBLIC or user.is_staff:
         return True
+    if competition.course_id is None:
+        return False
     return Membership.objects.filter(course_id=competition.course_id, user=user).exists()
 
 

@@ -9,6 +9,7 @@ Ties rank the earlier submission first.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,12 @@ def entrant_rows(*, competition_id: int, where: Q | None = None) -> Any:
     qs = Submission.objects.filter(competition_id=competition_id, hidden=False, disqualified=False)
     if where is not None:
         qs = qs.filter(where)
-    return qs.annotate(**_entries()).filter(pick=1).values(*_FIELDS, "scored", "entries", "last")
+    # keyword names from _entries(): the django-stubs plugin cannot see through the **
+    return (
+        qs.annotate(**_entries())
+        .filter(**{"pick": 1})
+        .values(*_FIELDS, "scored", "entries", "last")
+    )
 
 
 def entrant_name(row: dict[str, Any]) -> str:
@@ -142,7 +148,9 @@ def standing_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ranked(competition: Competition, standings: list[dict[str, Any]], private: bool) -> list[Row]:
+def _ranked(
+    competition: Competition, standings: Sequence[Mapping[str, Any]], private: bool
+) -> list[Row]:
     """Ranked rows from standing fields (stored or recomputed), plus the teams' rosters."""
     team_ids = {s["team_id"] for s in standings if s["team_id"]}
     members: dict[int, set[int]] = {}
@@ -157,7 +165,7 @@ def _ranked(competition: Competition, standings: list[dict[str, Any]], private: 
         score = s["private_score"] if private else s["public_score"]
         if score is None:
             continue
-        team_id = None if s["is_baseline"] else s["team_id"]
+        entrant_team = None if s["is_baseline"] else s["team_id"]
         rows.append(
             Row(
                 rank=0,
@@ -171,8 +179,8 @@ def _ranked(competition: Competition, standings: list[dict[str, Any]], private: 
                 last_submission=s["last_submission"],
                 submitted_at=s["submitted_at"],
                 is_baseline=s["is_baseline"],
-                is_team=team_id is not None,
-                user_ids=members.get(team_id or 0, set()) | {s["user_id"]},
+                is_team=entrant_team is not None,
+                user_ids=members.get(entrant_team or 0, set()) | {s["user_id"]},
                 team_id=s["team_id"],
                 public_score=s["public_score"],
                 private_score=s["private_score"] if private else None,

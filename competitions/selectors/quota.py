@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from competitions.errors import QuotaExceeded, Refused
@@ -51,7 +51,7 @@ class Quota:
 
 
 def quota_get(
-    *, competition: Competition, user: AbstractBaseUser, team: Team | None, now: dt.datetime
+    *, competition: Competition, user: User, team: Team | None, now: dt.datetime
 ) -> Quota:
     """Counted: accepted submissions (refused uploads and our own failures don't count)."""
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -70,7 +70,7 @@ def quota_get(
     )
 
 
-def flood_check(*, user: AbstractBaseUser, now: dt.datetime) -> None:
+def flood_check(*, user: User, now: dt.datetime) -> None:
     since = now - dt.timedelta(hours=1)
     recent = RefusedUpload.objects.filter(user=user, created_at__gte=since).order_by("created_at")
     limit = settings.PODIUM_FLOOD_LIMIT_PER_HOUR

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from competitions.models import Competition, Submission, Team
 
 
 def submission_list_for_entrant(
-    *, competition: Competition, user: AbstractBaseUser, team: Team | None
+    *, competition: Competition, user: User, team: Team | None
 ) -> QuerySet[Submission]:
     qs = Submission.objects.filter(competition=competition, is_baseline=False).select_related(
         "user"

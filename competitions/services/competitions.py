@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from competitions.dataset_cache import dataset_load
@@ -36,7 +36,7 @@ class CompetitionChange:
     split_rescored: int = 0
 
 
-def _course_check(*, user: AbstractBaseUser, competition: Competition) -> None:
+def _course_check(*, user: User, competition: Competition) -> None:
     # Staff may run a competition outside any course (public ones); instructors only in theirs.
     if not user.is_staff and competition.course_id is None:
         raise Refused("course_required", "Choose one of your courses.")
@@ -51,7 +51,7 @@ def _apply(competition: Competition, values: dict[str, Any]) -> None:
         setattr(competition, name, value)
 
 
-def competition_create(*, user: AbstractBaseUser, values: dict[str, Any]) -> Competition:
+def competition_create(*, user: User, values: dict[str, Any]) -> Competition:
     """A new competition from field values (a validated form's cleaned_data), made by `user`."""
     competition = Competition(created_by=user if user.is_authenticated else None)
     _apply(competition, values)
@@ -61,7 +61,7 @@ def competition_create(*, user: AbstractBaseUser, values: dict[str, Any]) -> Com
 
 
 def competition_update(
-    *, competition: Competition, user: AbstractBaseUser, values: dict[str, Any]
+    *, competition: Competition, user: User, values: dict[str, Any]
 ) -> CompetitionChange:
     """Save `values` onto `competition`; a changed dataset queues every submission again, a
     changed split recomputes the split scores from the stored predictions (see the module)."""

@@ -7,14 +7,11 @@ import io
 import secrets
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from competitions.errors import Refused
 from competitions.models import Course, Membership
-
-User = get_user_model()
 
 
 def code_generate(length: int = 8) -> str:
@@ -23,7 +20,7 @@ def code_generate(length: int = 8) -> str:
 
 
 def course_create(
-    *, slug: str, name: str, instructor: AbstractBaseUser | None = None, code: str | None = None
+    *, slug: str, name: str, instructor: User | None = None, code: str | None = None
 ) -> Course:
     with transaction.atomic():
         course = Course.objects.create(
@@ -36,7 +33,7 @@ def course_create(
     return course
 
 
-def course_join(*, user: AbstractBaseUser, code: str) -> Course:
+def course_join(*, user: User, code: str) -> Course:
     course = Course.objects.filter(enrollment_code=code.strip().upper()).first()
     if course is None:
         raise Refused("bad_code", "No course has this enrollment code.")

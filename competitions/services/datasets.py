@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 
@@ -23,7 +23,7 @@ def dataset_import(
     path: Path,
     name: str,
     split: str = "test",
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     replace: bool = False,
 ) -> HeldOutDataset:
     """Load `path` (file or directory) with the engine, store it, record checksum and preview.
@@ -76,7 +76,7 @@ def dataset_import(
 
 
 def dataset_import_uploads(
-    *, files: list, name: str, split: str = "test", user: AbstractBaseUser | None = None
+    *, files: list, name: str, split: str = "test", user: User | None = None
 ) -> HeldOutDataset:
     """Uploaded file(s) from the instructor form: one file, or several (e.g. MNIST's IDX pair),
     written under their sanitized names into a temporary directory and loaded from there."""
@@ -85,7 +85,7 @@ def dataset_import_uploads(
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for upload in files:
-            safe = Path(upload.name).name.replace("/", "_") or "upload.bin"
+            safe = Path(upload.name or "").name.replace("/", "_") or "upload.bin"
             target = Path(tmp) / safe
             with target.open("wb") as out:
                 for chunk in upload.chunks():

@@ -18,7 +18,7 @@ serialize writers, and these calls are no-ops there.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from competitions.models import Competition, Submission, Team
@@ -31,7 +31,7 @@ def _lock_row(model: type[models.Model], pk: int) -> None:
     list(model._default_manager.select_for_update(no_key=True).filter(pk=pk).values_list("pk"))
 
 
-def lock_entrant(*, user: AbstractBaseUser, team: Team | None) -> None:
+def lock_entrant(*, user: User, team: Team | None) -> None:
     """One write of an entrant at a time (their uploads, a team's joins); take it before
     `lock_competition` in the same transaction."""
     if team is not None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -118,7 +118,7 @@ def _submission_save(*, sub: Submission, checked: _Checked, guard: Callable[[], 
 
 def submission_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     competition: Competition,
     upload: UploadLike,
     preprocess: str = "",
@@ -161,7 +161,7 @@ def submission_create(
 
 def baseline_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     competition: Competition,
     upload: UploadLike,
     label: str,
@@ -193,7 +193,7 @@ def submission_send_task(*, submission_id: str, queue: str) -> None:
     from competitions.tasks import grade_submission
 
     try:
-        grade_submission.apply_async(args=[submission_id], queue=queue, retry=False)
+        grade_submission.apply_async(args=(submission_id,), queue=queue, retry=False)
     except Exception as e:  # broker down: the sweeper sends it again later
         logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
 
@@ -236,7 +236,7 @@ def competition_rescore_all(*, competition: Competition) -> int:
     return sum(submission_rescore(submission=s) for s in subs.select_related("competition"))
 
 
-def submission_choose_final(*, user: AbstractBaseUser, submission: Submission) -> None:
+def submission_choose_final(*, user: User, submission: Submission) -> None:
     competition = submission.competition
     if competition.is_finished():
         raise Refused("closed", "The competition is closed; the final choice is locked.")

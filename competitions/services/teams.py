@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from competitions.errors import Refused
@@ -11,7 +11,7 @@ from competitions.services.courses import code_generate
 from competitions.services.locks import lock_entrant
 
 
-def team_for_user(*, competition: Competition, user: AbstractBaseUser) -> Team | None:
+def team_for_user(*, competition: Competition, user: User) -> Team | None:
     membership = (
         TeamMembership.objects.select_related("team")
         .filter(competition=competition, user=user)
@@ -20,7 +20,7 @@ def team_for_user(*, competition: Competition, user: AbstractBaseUser) -> Team |
     return membership.team if membership else None
 
 
-def _check_can_join(*, competition: Competition, user: AbstractBaseUser) -> None:
+def _check_can_join(*, competition: Competition, user: User) -> None:
     if competition.max_team_size < 2:
         raise Refused("no_teams", "This competition is for individuals only.")
     if competition.is_finished():
@@ -31,7 +31,7 @@ def _check_can_join(*, competition: Competition, user: AbstractBaseUser) -> None
         raise Refused("has_submissions", "You have already submitted alone; teams form before.")
 
 
-def team_create(*, competition: Competition, user: AbstractBaseUser, name: str) -> Team:
+def team_create(*, competition: Competition, user: User, name: str) -> Team:
     _check_can_join(competition=competition, user=user)
     name = name.strip()[:80]
     if not name:
@@ -47,7 +47,7 @@ def team_create(*, competition: Competition, user: AbstractBaseUser, name: str) 
     return team
 
 
-def team_join(*, competition: Competition, user: AbstractBaseUser, code: str) -> Team:
+def team_join(*, competition: Competition, user: User, code: str) -> Team:
     _check_can_join(competition=competition, user=user)
     team = Team.objects.filter(competition=competition, join_code=code.strip().upper()).first()
     if team is None:
@@ -60,7 +60,7 @@ def team_join(*, competition: Competition, user: AbstractBaseUser, code: str) ->
     return team
 
 
-def team_leave(*, competition: Competition, user: AbstractBaseUser) -> None:
+def team_leave(*, competition: Competition, user: User) -> None:
     team = team_for_user(competition=competition, user=user)
     if team is None:
         raise Refused("no_team", "You are not in a team.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from competitions.models import ApiToken
@@ -15,18 +15,18 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     key = "pod_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name[:80], prefix=key[:10], key_hash=_hash(key))
     return token, key
 
 
-def token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+def token_revoke(*, user: User, token_id: int) -> bool:
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     return bool(deleted)
 
 
-def token_authenticate(*, key: str) -> AbstractBaseUser | None:
+def token_authenticate(*, key: str) -> User | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash(key)).first()
     if token is None or not token.user.is_active:
         return None

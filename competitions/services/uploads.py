@@ -26,8 +26,13 @@ type Refuse = Callable[[str, str], Refused]
 
 
 class UploadLike(Protocol):
-    name: str
-    size: int
+    """What the services read of an upload (Django's UploadedFile, or a file opened by a command)."""
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def size(self) -> int | None: ...
 
     def read(self, size: int = -1) -> bytes: ...
 
@@ -45,12 +50,12 @@ def filename_sanitize(name: str) -> str:
 
 def upload_name_checked(*, competition: Competition, upload: UploadLike, refuse: Refuse) -> str:
     """The sanitized name, once the format and the size (known before reading) are allowed."""
-    name = filename_sanitize(upload.name)
+    name = filename_sanitize(upload.name or "")
     fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     allowed = competition.allowed_formats or list(FORMATS)
     if fmt not in allowed:
         raise refuse("bad_format", f"Upload a {' or '.join('.' + f for f in allowed)} file.")
-    if upload.size > settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024:
+    if (upload.size or 0) > settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024:
         raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
     return name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -22,16 +22,17 @@ from competitions.services.competitions import (
     competition_update,
 )
 from competitions.services.datasets import dataset_import_uploads
+from competitions.views.http import AuthedRequest
 from competitions.views.lookup import or_404
 
 
-def _require_instructor(request: HttpRequest) -> None:
+def _require_instructor(request: AuthedRequest) -> None:
     if not (request.user.is_staff or access.course_list_taught(user=request.user).exists()):
         raise Http404("Not found")
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     _require_instructor(request)
     taught = access.course_list_taught(user=request.user)
     comps = access.competition_list_visible(user=request.user)
@@ -49,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def competition_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+def competition_edit(request: AuthedRequest, slug: str | None = None) -> HttpResponse:
     _require_instructor(request)
     instance = None
     if slug is not None:
@@ -88,7 +89,7 @@ def _saved_message(change: CompetitionChange) -> str:
 
 
 @login_required
-def dataset_import(request: HttpRequest) -> HttpResponse:
+def dataset_import(request: AuthedRequest) -> HttpResponse:
     _require_instructor(request)
     form = DatasetImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -108,14 +109,14 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def dataset_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     _require_instructor(request)
     ds = get_object_or_404(HeldOutDataset, pk=pk)
     return render(request, "competitions/instructor/dataset_detail.html", {"ds": ds})
 
 
 @login_required
-def dataset_preview(request: HttpRequest, pk: int) -> FileResponse:
+def dataset_preview(request: AuthedRequest, pk: int) -> FileResponse:
     _require_instructor(request)
     ds = get_object_or_404(HeldOutDataset, pk=pk)
     if not ds.preview:
@@ -124,7 +125,7 @@ def dataset_preview(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
-def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
+def course_roster(request: AuthedRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     if not access.course_is_instructor(user=request.user, course=course):
         raise Http404("No such course")
@@ -148,7 +149,7 @@ def course_roster(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
+def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return render(
         request,
@@ -163,7 +164,7 @@ def competition_submissions(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     if action == "close":
         submissions.competition_close(competition=competition)
@@ -178,7 +179,7 @@ def competition_action(request: HttpRequest, slug: str, action: str) -> HttpResp
 
 @login_required
 @require_POST
-def submission_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
+def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpResponse:
     sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     if not access.competition_is_instructor(user=request.user, competition=sub.competition):
         raise Http404("No such submission")
@@ -205,13 +206,13 @@ def _csv(text: str, filename: str) -> HttpResponse:
 
 
 @login_required
-def export_standings(request: HttpRequest, slug: str) -> HttpResponse:
+def export_standings(request: AuthedRequest, slug: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     return _csv(standings_csv(competition=competition), f"{slug}-standings.csv")
 
 
 @login_required
-def export_grades(request: HttpRequest, slug: str) -> HttpResponse:
+def export_grades(request: AuthedRequest, slug: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     scores = {pk: score for pk, _, score in baseline_choices(competition=competition)}
     low = scores.get(request.GET.get("low", ""))

@@ -17,6 +17,7 @@ from competitions.selectors import access
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services import courses, submissions, teams
+from competitions.views.http import AuthedRequest
 from competitions.views.lookup import or_404
 from competitions.views.submission_page import submission_context
 
@@ -35,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def course_join(request: HttpRequest) -> HttpResponse:
+def course_join(request: AuthedRequest) -> HttpResponse:
     form = JoinCourseForm(request.POST)
     if form.is_valid():
         try:
@@ -74,7 +75,7 @@ def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def submit(request: HttpRequest, slug: str) -> HttpResponse:
+def submit(request: AuthedRequest, slug: str) -> HttpResponse:
     competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise Http404("No such competition")
@@ -82,7 +83,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("competitions:detail", slug=slug)
     data = form.cleaned_data
     try:
@@ -102,7 +103,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def submission_detail(request: HttpRequest, pk: str) -> HttpResponse:
+def submission_detail(request: AuthedRequest, pk: str) -> HttpResponse:
     sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     return render(
         request,
@@ -112,7 +113,7 @@ def submission_detail(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
+def submission_status(request: AuthedRequest, pk: str) -> HttpResponse:
     """The htmx fragment polled while the submission is queued or running."""
     sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     return render(
@@ -123,7 +124,7 @@ def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def submission_gallery(request: HttpRequest, pk: str) -> HttpResponse:
+def submission_gallery(request: AuthedRequest, pk: str) -> HttpResponse:
     """Misclassified images: instructors always, students after close."""
     sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     competition = sub.competition
@@ -154,7 +155,7 @@ def submission_gallery(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def submission_choose(request: HttpRequest, pk: str) -> HttpResponse:
+def submission_choose(request: AuthedRequest, pk: str) -> HttpResponse:
     sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
     try:
         submissions.submission_choose_final(user=request.user, submission=sub)
@@ -166,23 +167,25 @@ def submission_choose(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+def team_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise Http404("No such competition")
     try:
         if action == "create":
-            form = TeamCreateForm(request.POST)
-            if form.is_valid():
+            create_form = TeamCreateForm(request.POST)
+            if create_form.is_valid():
                 team = teams.team_create(
-                    competition=competition, user=request.user, name=form.cleaned_data["name"]
+                    competition=competition,
+                    user=request.user,
+                    name=create_form.cleaned_data["name"],
                 )
                 messages.success(request, f"Team created. Share the code {team.join_code}.")
         elif action == "join":
-            form = TeamJoinForm(request.POST)
-            if form.is_valid():
+            join_form = TeamJoinForm(request.POST)
+            if join_form.is_valid():
                 team = teams.team_join(
-                    competition=competition, user=request.user, code=form.cleaned_data["code"]
+                    competition=competition, user=request.user, code=join_form.cleaned_data["code"]
                 )
                 messages.success(request, f"You joined {team.name}.")
         elif action == "leave":
