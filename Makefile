@@ -1,8 +1,12 @@
 # Podium — `make demo` brings the site up; `make test` runs every check.
-# The first interpreter that actually runs and is >= 3.12 (pyenv shims exist for inactive versions).
-PY312 ?= $(shell for p in python3.12 python3.13 /root/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
+# The first interpreter that actually runs and is >= 3.12 (pyenv shims exist for inactive versions,
+# so pyenv's own installs are tried too when pyenv is there). Override with PY312=/path/to/python.
+PYENV_ROOT_DIR := $(shell command -v pyenv >/dev/null 2>&1 && pyenv root)
+PY312 ?= $(shell for p in python3.12 python3.13 python3.14 $(if $(PYENV_ROOT_DIR),$(PYENV_ROOT_DIR)/versions/3.1[2-9]*/bin/python3) python3; do \
   $$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
-PY311 ?= $(shell ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
+# Training only (the local CPU torch wheel is cp311).
+PY311 ?= $(shell for p in python3.11 $(if $(PYENV_ROOT_DIR),$(PYENV_ROOT_DIR)/versions/3.11*/bin/python3.11); do \
+  $$p -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -38,7 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-MNIST_DIRS = [ROOT / "data" / "mnist", ROOT.parent / "shared" / "datasets" / "mnist"]
+MNIST_DIRS = [ROOT / "data" / "mnist"]
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -512,7 +512,7 @@ def mnist_dir() -> Path:
     for d in MNIST_DIRS:
         if (d / "t10k-images-idx3-ubyte.gz").exists():
             return d
-    raise FileNotFoundError("MNIST files not found under data/mnist or ../shared/datasets/mnist")
+    raise FileNotFoundError("MNIST files not found under data/mnist")
 
 
 def mnist_subset_npz(path: Path, n: int = 500) -> Path:

@@ -19,12 +19,10 @@ from grader.preprocess import PRESETS
 from grader.types import Limits
 
 _REPO = Path(__file__).resolve().parent.parent
+# The test sets bundled in the repository; anything else is named with --data.
 DEFAULT_DATA = {
-    "mnist": [_REPO / "data" / "mnist", _REPO.parent / "shared" / "datasets" / "mnist"],
-    "cifar10": [
-        _REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip",
-        _REPO.parent / "shared" / "datasets" / "cifar10-jpeg.zip",
-    ],
+    "mnist": [_REPO / "data" / "mnist"],
+    "cifar10": [_REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip"],
 }
 
 

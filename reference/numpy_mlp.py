@@ -1,6 +1,6 @@
 """A from-scratch NumPy MLP: forward, backprop, minibatch SGD with momentum and Adam.
 
-    python -m reference.numpy_mlp --data /work/shared/datasets/mnist [--epochs 8] [--optimizer adam]
+    python -m reference.numpy_mlp --data $PODIUM_DATASETS/mnist [--epochs 8] [--optimizer adam]
 
 Trains 784-256-128-10 (ReLU, softmax cross-entropy) on MNIST with inputs in [0, 1] (the `unit`
 preset) and saves it in Podium's `.npz` network format to reference/models/numpy_mlp.npz:

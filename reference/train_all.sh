@@ -3,8 +3,10 @@
 #   reference/train_all.sh [MNIST_DIR] [CIFAR_ZIP] [THREADS] [MODEL...]
 # Run from the repository root with the training venv (.venv-train, Python 3.11).
 set -euo pipefail
-MNIST=${1:-/work/shared/datasets/mnist}
-CIFAR=${2:-/work/shared/datasets/cifar10-jpeg.zip}
+# The training sets are not in the repository: name them, or the folder holding both in
+# PODIUM_DATASETS (mnist/ and cifar10-jpeg.zip).
+MNIST=${1:-${PODIUM_DATASETS:?name MNIST_DIR or set PODIUM_DATASETS}/mnist}
+CIFAR=${2:-${PODIUM_DATASETS:?name CIFAR_ZIP or set PODIUM_DATASETS}/cifar10-jpeg.zip}
 THREADS=${3:-2}
 shift 3 2>/dev/null || shift $#
 PY=${PY:-.venv-train/bin/python}

@@ -15,7 +15,7 @@ import pytest
 from onnx import TensorProto, helper
 
 ROOT = Path(__file__).resolve().parents[2]
-MNIST_DIRS = [ROOT / "data" / "mnist", ROOT.parent / "shared" / "datasets" / "mnist"]
+MNIST_DIRS = [ROOT / "data" / "mnist"]
 N_TEST = 400  # held-out images in the test competitions: enough for a split, fast to grade
 
 
@@ -23,7 +23,7 @@ def mnist_dir() -> Path:
     for d in MNIST_DIRS:
         if (d / "t10k-images-idx3-ubyte.gz").exists():
             return d
-    pytest.skip("MNIST files not found under data/mnist or ../shared/datasets/mnist")
+    pytest.skip("MNIST files not found under data/mnist")
 
 
 def logreg_onnx(w: np.ndarray, b: np.ndarray, *, softmax: bool = True) -> bytes:

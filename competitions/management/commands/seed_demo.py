@@ -25,15 +25,12 @@ from competitions.services.grading import submission_grade
 from competitions.services.submissions import baseline_create
 
 User = get_user_model()
-SHARED = settings.BASE_DIR.parent / "shared" / "datasets"
+# The held-out sets bundled in the repository: the demo needs nothing outside it.
 DATASETS = {
-    "mnist": ("MNIST test", [settings.BASE_DIR / "data" / "mnist", SHARED / "mnist"]),
+    "mnist": ("MNIST test", [settings.BASE_DIR / "data" / "mnist"]),
     "cifar10": (
         "CIFAR-10 test (JPEG copy)",
-        [
-            settings.BASE_DIR / "data" / "cifar10" / "cifar10-jpeg-test.zip",
-            SHARED / "cifar10-jpeg.zip",
-        ],
+        [settings.BASE_DIR / "data" / "cifar10" / "cifar10-jpeg-test.zip"],
     ),
 }
 COMPETITIONS = {
