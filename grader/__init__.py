@@ -1,20 +1,37 @@
 """Podium's grading engine: validate, adapt and score student models. No Django, no Celery.
 
-onnxruntime is imported only inside the sandbox child (grader.sandbox_child), never here.
+Importing the package is light on purpose: the sandbox child (`grader.sandbox_child`, the process
+that runs untrusted models) imports `grader.protocol` and `grader.providers` only, and must not pay
+for onnx and every validator (about 180 ms) nor carry them. The public names below are loaded
+on first use (PEP 562). onnxruntime is imported only inside the sandbox child, never here.
 """
 
-from grader.engine import check_upload, grade
-from grader.errors import DatasetError, GraderError, Rejected, RunFailed
-from grader.types import GradeResult, Limits, Preprocess
+from __future__ import annotations
 
-__all__ = [
-    "DatasetError",
-    "GradeResult",
-    "GraderError",
-    "Limits",
-    "Preprocess",
-    "Rejected",
-    "RunFailed",
-    "check_upload",
-    "grade",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.engine import check_upload, grade
+    from grader.errors import DatasetError, GraderError, Rejected, RunFailed
+    from grader.types import GradeResult, Limits, Preprocess
+
+_EXPORTS = {
+    "check_upload": "grader.engine",
+    "grade": "grader.engine",
+    "DatasetError": "grader.errors",
+    "GraderError": "grader.errors",
+    "Rejected": "grader.errors",
+    "RunFailed": "grader.errors",
+    "GradeResult": "grader.types",
+    "Limits": "grader.types",
+    "Preprocess": "grader.types",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grader' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from competitions.dataset_cache import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
+from competitions.preprocess import preprocess_engine_args
+from competitions.services.dispatch import grading_send
 from competitions.services.standings import standing_refresh_for
-from competitions.services.submissions import preprocess_engine_args, submission_send_task
 from competitions.splits import split_indices
 from grader import grade
 from grader.errors import GraderError
@@ -236,7 +237,7 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if Submission.objects.filter(pk=sid, status=S.QUEUED, enqueued_at__lt=stale).update(
             enqueued_at=now
         ):
-            submission_send_task(submission_id=str(sid), queue=queue)
+            grading_send(submission_id=str(sid), queue=queue)
             counts["requeued"] += 1
     running = Submission.objects.filter(status=S.RUNNING).values_list(
         "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
@@ -250,7 +251,7 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             if _running(sid, attempts).update(
                 status=S.QUEUED, enqueued_at=now, log=Concat(F("log"), Value(line))
             ):
-                submission_send_task(submission_id=str(sid), queue=queue)
+                grading_send(submission_id=str(sid), queue=queue)
                 counts["retried"] += 1
         else:
             message = f"Grading was interrupted {attempts} times (worker lost); giving up."

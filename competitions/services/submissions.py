@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,9 @@ from django.utils import timezone
 
 from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, RefusedUpload, Submission
+from competitions.preprocess import preprocess_engine_args, preprocess_normalize
 from competitions.selectors.quota import flood_check, quota_get
+from competitions.services.dispatch import grading_send
 from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
@@ -23,30 +24,7 @@ from grader import check_upload
 from grader.errors import Rejected
 from grader.preprocess import PRESETS as ENGINE_PRESETS
 
-logger = logging.getLogger(__name__)
-
 PRESETS = tuple(ENGINE_PRESETS)  # the engine's preset names
-
-
-def preprocess_normalize(
-    *, preprocess: str, mean: list[float] | None, std: list[float] | None
-) -> tuple[str, list[float] | None, list[float] | None]:
-    """('' = automatic | preset | 'custom', mean, std); the engine validates the values."""
-    preprocess = (preprocess or "").strip().lower()
-    if mean is not None or std is not None or preprocess == "custom":
-        return "custom", mean, std
-    if preprocess in ("", "auto"):
-        return "", None, None
-    return preprocess, None, None
-
-
-def preprocess_engine_args(
-    *, preprocess: str, mean: list[float] | None, std: list[float] | None
-) -> dict[str, Any]:
-    """The engine's keyword arguments for a stored ('' | preset | 'custom', mean, std)."""
-    if preprocess == "custom":
-        return {"preprocess": None, "mean": mean, "std": std}
-    return {"preprocess": preprocess or None, "mean": None, "std": None}
 
 
 @dataclass(frozen=True)
@@ -188,21 +166,11 @@ def baseline_create(
     return sub
 
 
-def submission_send_task(*, submission_id: str, queue: str) -> None:
-    """Send the grading message; a broker failure is logged and left to the sweeper."""
-    from competitions.tasks import grade_submission
-
-    try:
-        grade_submission.apply_async(args=(submission_id,), queue=queue, retry=False)
-    except Exception as e:  # broker down: the sweeper sends it again later
-        logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
-
-
 def submission_enqueue(*, submission: Submission) -> None:
     """Mark as queued now and send the task once the surrounding transaction commits."""
     Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
     sid, queue = str(submission.pk), submission.competition.queue
-    transaction.on_commit(lambda: submission_send_task(submission_id=sid, queue=queue))
+    transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
 
 
 def submission_rescore(*, submission: Submission) -> bool:

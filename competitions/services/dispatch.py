@@ -1,0 +1,23 @@
+"""The one place that sends work to Celery: tasks are named, never imported.
+
+Services must not import `competitions.tasks` (the tasks import the services: a cycle). A message
+sent by name reaches the same task; its options (acks_late, retries) live on the worker's side.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+
+GRADE_TASK = "competitions.tasks.grade_submission"
+
+
+def grading_send(*, submission_id: str, queue: str) -> None:
+    """Send the grading message; a broker failure is logged and left to the sweeper."""
+    try:
+        current_app.send_task(GRADE_TASK, args=(submission_id,), queue=queue, retry=False)
+    except Exception as e:  # broker down: the sweeper sends it again later
+        logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
