@@ -22,7 +22,9 @@ from competitions.errors import NotFound, ServiceError, error_body, error_code
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
+from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services.submissions import submission_create
+from competitions.services.teams import team_for_user
 from competitions.services.tokens import token_authenticate, token_create
 
 logger = logging.getLogger(__name__)
@@ -256,6 +258,17 @@ def submit(
         note=note,
     )
     return Status(201, _submission(request, sub))
+
+
+@api.get("/competitions/{slug}/submissions", response={200: list[SubmissionOut], 404: Error})
+def list_my_submissions(request: HttpRequest, slug: str, limit: int = 20) -> Any:
+    """The caller's own (or their team's) latest submissions, newest first (`limit` at most 100)."""
+    user = cast(User, request.user)  # TokenAuth put the token's user there
+    competition = access.competition_get_visible(user=user, slug=slug)
+    team = team_for_user(competition=competition, user=user)
+    subs = submission_list_for_entrant(competition=competition, user=user, team=team)
+    latest = subs.order_by("-created_at")[: max(1, min(limit, 100))]
+    return [_submission(request, s) for s in latest]
 
 
 @api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})

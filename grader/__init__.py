@@ -27,7 +27,17 @@ _EXPORTS = {
     "Limits": "grader.types",
     "Preprocess": "grader.types",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DatasetError",
+    "GradeResult",
+    "GraderError",
+    "Limits",
+    "Preprocess",
+    "Rejected",
+    "RunFailed",
+    "check_upload",
+    "grade",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ Exit status 0 when scored, 2 when rejected or failed (the reason on stderr).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,10 +20,21 @@ from grader.preprocess import PRESETS
 from grader.types import Limits
 
 _REPO = Path(__file__).resolve().parent.parent
-# The test sets bundled in the repository; anything else is named with --data.
+
+
+def _bundled_roots() -> list[Path]:
+    """The repository's data/ folder, or the copy the podium-client distribution installs
+    (package `podium_data`); anything else is named with --data."""
+    roots = [_REPO / "data"]
+    spec = importlib.util.find_spec("podium_data")
+    if spec is not None and spec.submodule_search_locations:
+        roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
 DEFAULT_DATA = {
-    "mnist": [_REPO / "data" / "mnist"],
-    "cifar10": [_REPO / "data" / "cifar10" / "cifar10-jpeg-test.zip"],
+    "mnist": [root / "mnist" for root in _bundled_roots()],
+    "cifar10": [root / "cifar10" / "cifar10-jpeg-test.zip" for root in _bundled_roots()],
 }
 
 
@@ -88,6 +100,8 @@ def _print_human(result: dict[str, Any], summary: str) -> None:
         f"Params: {result['params']:,}   MACs/image: {result['macs']:,}   file: {result['file_bytes']:,} bytes"
     )
     print(f"Inference: {result['ms_per_image']:.4f} ms/image on {result['provider']}")
+    for limit in result.get("limits_not_applied") or []:
+        print(f"Not applied on this machine: {limit} (the platform applies it)")
 
 
 def main(argv: list[str] | None = None) -> int:

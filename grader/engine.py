@@ -292,6 +292,7 @@ def grade(
         layout=prep.plan.layout,
         batch_mode=prep.plan.batch_mode,
         provider=str(loaded.get("provider", "")),
+        limits_not_applied=[str(x) for x in loaded.get("limits_not_applied", [])],
         params=eff["params"],
         macs=eff["macs"],
         file_bytes=prep.file_bytes,

@@ -12,6 +12,7 @@ RunOptions.terminate inside the child and by a kill from here after a grace peri
 from __future__ import annotations
 
 import os
+import queue
 import select
 import signal
 import subprocess
@@ -38,8 +39,21 @@ _SAFE_ENV = (
     "HOME",
     "CUDA_VISIBLE_DEVICES",
     "LD_LIBRARY_PATH",
+    "SYSTEMROOT",  # Windows: Python cannot start without it
+    "TEMP",
+    "TMP",
     "PODIUM_TEST_CRASH",
+    "PODIUM_TEST_NO_OS_LIMITS",
 )
+# Test hook: read the child's replies with a thread, as where select() cannot wait on pipes.
+_NO_SELECT_HOOK = "PODIUM_TEST_NO_SELECT"
+
+
+def _select_on_pipes() -> bool:
+    """select() waits on pipes on POSIX systems only (on Windows it takes sockets alone)."""
+    return os.name == "posix" and not os.environ.get(_NO_SELECT_HOOK)
+
+
 _ROOT = str(Path(__file__).resolve().parent.parent)
 _CHILD_CODE = (
     f"import sys; sys.path.insert(0, {_ROOT!r}); from grader.sandbox_child import main; main()"
@@ -70,6 +84,21 @@ class ChildProcess:
         self.uses = 0
         self.reusable = True  # false once anything went wrong in it
         self.images_sent: set[str] = set()  # image arrays this child keeps (see sandbox_child)
+        # Where select() cannot wait on a pipe, a thread reads whole replies into a queue and
+        # the wall-time limit is a timeout on the queue instead.
+        self._replies: queue.Queue[Any] | None = None
+        if not _select_on_pipes():
+            self._replies = queue.Queue()
+            threading.Thread(target=self._read_replies, daemon=True).start()
+
+    def _read_replies(self) -> None:
+        assert self.proc.stdout is not None and self._replies is not None
+        while True:
+            try:
+                self._replies.put(protocol.recv(self.proc.stdout))  # type: ignore[arg-type]
+            except (EOFError, OSError, protocol.ProtocolError, ValueError) as e:
+                self._replies.put(e)
+                return
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -88,8 +117,21 @@ class ChildProcess:
             self.kill()
             raise RunFailed("time_limit", "")
 
+    def _receive_queued(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        assert self._replies is not None
+        try:
+            item = self._replies.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            self.kill()
+            raise RunFailed("time_limit", "") from None
+        if isinstance(item, BaseException):
+            raise self._death() from item
+        return item
+
     def receive(self, deadline: float) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         assert self.proc.stdout is not None
+        if self._replies is not None:
+            return self._receive_queued(deadline)
         self._wait_readable(deadline)
         try:
             return protocol.recv(self.proc.stdout)  # type: ignore[arg-type]
@@ -170,7 +212,7 @@ class ChildProcess:
         self._stderr_thread.join(timeout=1)
         if code < 0:
             name = signal.Signals(-code).name
-            if -code == signal.SIGKILL:
+            if -code == getattr(signal, "SIGKILL", 9):
                 return RunFailed(
                     "crashed", f"the model's process was killed ({name}); out of memory?"
                 )
@@ -181,7 +223,10 @@ class ChildProcess:
     def kill(self) -> None:
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                if hasattr(os, "killpg"):  # the child's whole session (it may have threads)
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                else:
+                    self.proc.kill()
             except ProcessLookupError:
                 pass
         self.proc.wait()

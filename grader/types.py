@@ -53,6 +53,8 @@ class GradeResult:
     summary: list[dict[str, Any]] = field(default_factory=list)
     output_kind: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # Sandbox limits this machine could not apply (e.g. the memory limit on macOS or Windows).
+    limits_not_applied: list[str] = field(default_factory=list)
     # Per-image results, kept out of to_dict(): callers score splits with grader.metrics.
     predictions: np.ndarray | None = None
     probabilities: np.ndarray | None = None

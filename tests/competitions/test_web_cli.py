@@ -73,3 +73,51 @@ def test_cli_submit_waits_and_prints_result(
         timeout=60,
     )
     assert fail.returncode != 0 and "PODIUM_TOKEN" in fail.stderr
+
+
+def test_python_api_submits_waits_and_lists_status(
+    live_server, users, competition, models, celery_worker, tmp_path, monkeypatch
+):
+    import podium_client
+    from podium_client.api import status
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("PODIUM_TOKEN", raising=False)
+    path = podium_client.login(username="alice", password="pw-alice-123", server=live_server.url)
+    assert path.parent == tmp_path and oct(path.stat().st_mode & 0o777) == "0o600"
+    model = tmp_path / "nb.onnx"
+    model.write_bytes(models["good"])
+    seen: list[float] = []
+    result = podium_client.submit(
+        model,
+        competition=competition.slug,
+        preprocess="unit",
+        poll=0.3,
+        timeout=90,
+        progress=seen.append,
+    )  # the server comes from the config file login wrote
+    sub = Submission.objects.get(user=users["alice"])
+    assert result["status"] == "scored" and result["id"] == str(sub.pk)
+    assert result["public_score"] == pytest.approx(sub.public_score)
+    assert seen and seen[-1] == 1.0
+    listed = status(competition=competition.slug)
+    assert [s["id"] for s in listed] == [str(sub.pk)]
+    assert status(str(sub.pk))[0]["status"] == "scored"
+
+
+def test_python_api_raises_the_servers_code_and_message(
+    live_server, users, competition, tmp_path, monkeypatch
+):
+    import podium_client
+
+    _, key = token_create(user=users["alice"])
+    monkeypatch.setenv("PODIUM_TOKEN", key)
+    monkeypatch.setenv("PODIUM_URL", live_server.url)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a model")
+    with pytest.raises(podium_client.PodiumError) as info:
+        podium_client.submit(bad, competition=competition.slug, wait=False)
+    assert info.value.code == "bad_format" and info.value.status == 400
+    with pytest.raises(podium_client.PodiumError) as info:
+        podium_client.status(competition="no-such-competition")
+    assert info.value.code == "not_found" and info.value.status == 404

@@ -1,0 +1,68 @@
+"""The student client installs on its own (no Django, no server) and checks a bundled model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def test_client_installs_alone_in_a_fresh_venv_and_checks_a_model(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    # A copy of the distribution's sources, so that the build leaves nothing in the repository.
+    src = tmp_path / "src"
+    junk = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    for rel in ("client", "grader", "podium_client", "data"):
+        shutil.copytree(ROOT / rel, src / rel, ignore=junk)
+    install = subprocess.run(
+        [str(bin_dir / "pip"), "install", "-q", "--disable-pip-version-check", str(src / "client")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    python = str(bin_dir / "python")
+    elsewhere = tmp_path / "elsewhere"  # not the repository: only what was installed is found
+    elsewhere.mkdir()
+    no_server = subprocess.run(
+        [python, "-c", "import django"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert no_server.returncode != 0 and "No module named 'django'" in no_server.stderr
+    model = ROOT / "reference" / "models" / "mnist_cnn_shallow.onnx"
+    check = subprocess.run(
+        [str(bin_dir / "podium"), "check", str(model), "--preprocess", "mnist", "--json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stderr[-3000:]
+    out = json.loads(check.stdout)
+    # the bundled MNIST test set came with the distribution; the score is the manifest's
+    manifest = json.loads((ROOT / "reference" / "manifest.json").read_text())
+    entries = manifest["models"] if isinstance(manifest, dict) else manifest
+    expected = next(e for e in entries if e["name"] == "mnist_cnn_shallow")["test_accuracy"]
+    assert out["ok"] and out["n_images"] == 10_000
+    assert round(out["accuracy"], 4) == expected
+    found = subprocess.run(
+        [python, "-c", "import grader, podium_client; print(grader.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert str(venv) in found.stdout
