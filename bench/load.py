@@ -317,8 +317,7 @@ class Stack:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
         self.env.update(
             {
-                "DJANGO_SETTINGS_MODULE": "config.settings",
-                "PODIUM_TESTING": "1",
+                "DJANGO_SETTINGS_MODULE": "config.settings_test",
                 "DEBUG": "1",
                 "PODIUM_VAR_DIR": str(self.var),
                 "DATABASE_URL": self.database_url,

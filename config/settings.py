@@ -8,8 +8,6 @@ secure cookies, HSTS and HTTPS redirects are on, so `manage.py check --deploy` p
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -18,12 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Under pytest every var/ path moves to var/test/run-<pid>/ (the worker the suite starts gets it
-# in PODIUM_VAR_DIR), so tests never touch a developer's database, uploads or broker queue, and
-# two test runs in one checkout don't share a test database.
-TESTING = "pytest" in sys.modules or env_bool("PODIUM_TESTING", False)
-_default_var = BASE_DIR / "var" / "test" / f"run-{os.getpid()}" if TESTING else BASE_DIR / "var"
-VAR_DIR = Path(env_str("PODIUM_VAR_DIR", str(_default_var))).resolve()
+# Every writable path lives under VAR_DIR (config.settings_test moves it per test run). Importing
+# settings creates nothing: competitions' AppConfig.ready() makes the directories (config.dirs).
+VAR_DIR = Path(env_str("PODIUM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env_bool("DEBUG", True)
 _DEV_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789abcdef"
@@ -82,7 +77,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # A file (not :memory:) so that a real Celery worker process can see the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_podium.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -106,8 +100,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
-if DEBUG:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 
 # Uploads and datasets live in private storage: never under MEDIA_URL, only streamed by views
 # that check permissions. PODIUM_STORAGE=s3 selects django-storages' S3 backend (bucket private).
@@ -180,8 +172,6 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int(
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed"):
-        (PODIUM_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(PODIUM_BROKER_DIR / "queue"),
         "data_folder_out": str(PODIUM_BROKER_DIR / "queue"),
@@ -231,6 +221,3 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -90,7 +90,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = dict(
         os.environ,
-        PODIUM_TESTING="1",
+        DJANGO_SETTINGS_MODULE="config.settings_test",
         DATABASE_URL=url,
         PYTHONUNBUFFERED="1",
         PODIUM_VAR_DIR=str(settings.VAR_DIR),

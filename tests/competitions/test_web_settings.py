@@ -56,7 +56,6 @@ def test_production_settings_pass_check_deploy_and_require_secret_key():
         "--fail-level",
         "WARNING",
         DJANGO_SETTINGS_MODULE="config.production",
-        PODIUM_TESTING="0",
         SECRET_KEY="x" * 30 + "-production-secret-key-0123456789",
         ALLOWED_HOSTS="podium.example.org",
     )
@@ -67,3 +66,21 @@ def test_production_settings_pass_check_deploy_and_require_secret_key():
     assert missing.returncode != 0 and "SECRET_KEY" in missing.stderr
     bad = _manage("check", DEBUG="perhaps")
     assert bad.returncode != 0 and "DEBUG" in bad.stderr
+
+
+@pytest.mark.parametrize("module", ["config.settings", "config.settings_test"])
+def test_importing_settings_creates_no_directory_and_django_setup_makes_them(tmp_path, module):
+    var = tmp_path / "var"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "CELERY_", "PODIUM_", "DJANGO_", "STATIC_ROOT"))
+    }
+    env |= {"PODIUM_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": module, "DEBUG": "1"}
+    code = f"import importlib; importlib.import_module({module!r})"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+    assert not var.exists()
+    setup = "import django; django.setup()"
+    subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=60)
+    made = {p.relative_to(var).as_posix() for p in var.rglob("*")}
+    assert {"broker/queue", "broker/processed", "staticfiles"} <= made

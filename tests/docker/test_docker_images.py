@@ -224,7 +224,6 @@ def test_compose_environment_passes_check_deploy(tmp_path):
         | service_env
         | {
             "SECRET_KEY": "a-production-like-secret-key-" + "x" * 40,
-            "PODIUM_TESTING": "0",
             "PODIUM_VAR_DIR": str(tmp_path / "var"),
             "PODIUM_PRIVATE_ROOT": str(tmp_path / "private"),
             "STATIC_ROOT": str(tmp_path / "static"),

@@ -1,0 +1,21 @@
+"""Settings for the test suite (pytest-django's DJANGO_SETTINGS_MODULE, and the worker it starts).
+
+Every writable path moves to var/test/run-<pid>/ unless PODIUM_VAR_DIR names one (the suite's
+worker gets the suite's), so tests never touch a developer's database, uploads or broker queue,
+and two test runs in one checkout don't share a test database.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+os.environ.setdefault(
+    "PODIUM_VAR_DIR",
+    str(Path(__file__).resolve().parent.parent / "var" / "test" / f"run-{os.getpid()}"),
+)
+_base = importlib.import_module("config.settings")
+globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
