@@ -26,6 +26,8 @@ from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services.submissions import submission_create
 from competitions.services.teams import team_for_user
 from competitions.services.tokens import token_authenticate, token_create
+from grader.errors import Rejected
+from grader.preprocess import parse_values
 
 logger = logging.getLogger(__name__)
 
@@ -242,19 +244,20 @@ def submit(
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise NotFound("No such competition")
 
-    def floats(text: str) -> list[float] | None:
+    def floats(text: str, what: str) -> list[float] | None:
         try:
-            return [float(v) for v in text.split(",") if v.strip()] or None
-        except ValueError:
-            raise ServiceError("bad_preprocess", "mean/std: comma-separated numbers") from None
+            values = parse_values(text, what)
+        except Rejected as e:
+            raise ServiceError("bad_preprocess", e.message) from None
+        return None if values is None else list(values)
 
     sub = submission_create(
         user=cast(User, request.user),  # TokenAuth put the token's user there
         competition=competition,
         upload=file,
         preprocess=preprocess,
-        mean=floats(mean),
-        std=floats(std),
+        mean=floats(mean, "mean"),
+        std=floats(std, "std"),
         note=note,
     )
     return Status(201, _submission(request, sub))

@@ -9,6 +9,8 @@ from django.conf import settings
 
 from competitions.models import Competition, HeldOutDataset
 from competitions.services.submissions import PRESETS
+from grader.errors import Rejected
+from grader.preprocess import parse_values
 
 PREPROCESS_CHOICES = (
     [("", "automatic (model metadata, else unit: pixel/255)")]
@@ -18,13 +20,11 @@ PREPROCESS_CHOICES = (
 
 
 def _floats(text: str, field: str) -> list[float] | None:
-    text = (text or "").strip()
-    if not text:
-        return None
     try:
-        return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
-    except ValueError:
-        raise forms.ValidationError({field: "Comma-separated numbers, e.g. 0.1307"}) from None
+        values = parse_values(text, field)
+    except Rejected as e:
+        raise forms.ValidationError({field: e.message}) from None
+    return None if values is None else list(values)
 
 
 class SubmitForm(forms.Form):

@@ -141,10 +141,7 @@ class Deadline:
     def left(self) -> float:
         left = self.at - time.monotonic()
         if left <= 0:
-            raise RunFailed(
-                "time_limit",
-                f"the model ran longer than the {self.limit_s:g} s limit and was stopped",
-            )
+            raise RunFailed.time_limit(self.limit_s)
         return left
 
 

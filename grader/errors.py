@@ -28,6 +28,13 @@ class RunFailed(GraderError):
 
     kind = "failed"
 
+    @classmethod
+    def time_limit(cls, limit_s: float) -> RunFailed:
+        """The one wording of the time limit (the sandbox, the engine's deadline, the child)."""
+        return cls(
+            "time_limit", f"the model ran longer than the {limit_s:g} s limit and was stopped"
+        )
+
 
 class DatasetError(GraderError):
     """A held-out dataset file is unreadable, malformed or unsafe."""

@@ -6,6 +6,7 @@ Declared on upload, or inside the ONNX file as metadata_props (`podium.preproces
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from grader.errors import Rejected
@@ -28,21 +29,40 @@ DESCRIPTIONS = {
 }
 
 
-def _floats(value: str | Sequence[float], what: str) -> tuple[float, ...]:
+def parse_values(text: str | None, what: str) -> tuple[float, ...] | None:
+    """The one reading of a typed mean or std (web form, API, CLI, ONNX metadata): numbers
+    separated by commas or semicolons, brackets ignored, each finite; None when blank."""
+    text = (text or "").replace("[", "").replace("]", "").replace(";", ",").strip()
+    if not text:
+        return None
+    return _checked([v for v in text.split(",") if v.strip()], what)
+
+
+def _checked(values: Sequence[object], what: str) -> tuple[float, ...]:
     try:
-        if isinstance(value, str):
-            items = [
-                float(v) for v in value.replace("[", "").replace("]", "").split(",") if v.strip()
-            ]
-        else:
-            items = [float(v) for v in value]
+        items = tuple(float(v) for v in values)  # type: ignore[arg-type]
     except (TypeError, ValueError) as e:
         raise Rejected(
             "bad_preprocess", f"{what} must be numbers, e.g. 0.5 or 0.49,0.48,0.45"
         ) from e
     if not items:
         raise Rejected("bad_preprocess", f"{what} is empty")
-    return tuple(items)
+    if not all(math.isfinite(v) for v in items):
+        raise Rejected("bad_preprocess", f"{what} must be finite numbers")
+    return items
+
+
+def _floats(value: str | Sequence[float], what: str) -> tuple[float, ...]:
+    if isinstance(value, str):
+        parsed = parse_values(value, what)
+        if parsed is None:
+            raise Rejected("bad_preprocess", f"{what} is empty")
+        return parsed
+    try:
+        values = list(value)
+    except TypeError as e:  # a bare number is not a sequence: refused with a clear reason
+        raise Rejected("bad_preprocess", f"{what} must be a list of numbers, e.g. [0.5]") from e
+    return _checked(values, what)
 
 
 def make_preprocess(

@@ -165,10 +165,7 @@ class ChildProcess:
                 reply, outs = self.receive(deadline)
             except RunFailed as e:
                 if e.code == "time_limit":
-                    raise RunFailed(
-                        "time_limit",
-                        f"the model ran longer than the {limit_s:g} s limit and was stopped",
-                    ) from e
+                    raise RunFailed.time_limit(limit_s) from e
                 raise
             if "progress" in reply:
                 if progress:
@@ -248,9 +245,7 @@ def _failure(reply: dict[str, Any], time_s: float) -> RunFailed:
             "memory_limit", "the model needed more memory than the limit allows: " + message[:300]
         )
     if code == "time_limit":
-        return RunFailed(
-            "time_limit", f"the model ran longer than the {time_s:g} s limit and was stopped"
-        )
+        return RunFailed.time_limit(time_s)
     return RunFailed("runtime_error", "ONNX Runtime could not run the model: " + message[:600])
 
 

@@ -223,3 +223,30 @@ def test_right_preprocessing_gets_no_diagnosis(
     r = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
     assert r.diagnosis is None and r.accuracy > 0.8
     assert "sample_accuracy" not in r.scores  # a good held-out score needs no sample run
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0.5", (0.5,)),
+        (" 0.49, 0.48 ,0.45 ", (0.49, 0.48, 0.45)),
+        ("[0.49, 0.48, 0.45]", (0.49, 0.48, 0.45)),
+        ("0.2; 0.3", (0.2, 0.3)),
+        ("", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_one_parser_reads_mean_and_std_for_every_interface(text, expected) -> None:
+    from grader.preprocess import parse_values
+
+    assert parse_values(text, "mean") == expected
+
+
+@pytest.mark.parametrize("text", ["tiny", "0.5, x", "nan", "0.1, inf", "[,]"])
+def test_the_parser_refuses_what_is_not_a_finite_number(text) -> None:
+    from grader.preprocess import parse_values
+
+    with pytest.raises(Rejected) as info:
+        parse_values(text, "std")
+    assert info.value.code == "bad_preprocess" and "std" in info.value.message
