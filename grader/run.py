@@ -1,0 +1,141 @@
+"""Running a prepared model in a sandbox child: the held-out set, then the diagnosis of a poor
+score on the public sample, all under one wall-time deadline for the whole submission."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader import adapt, diagnose, outputs
+from grader.datasets import Dataset
+from grader.errors import Rejected, RunFailed
+from grader.prepare import Prepared
+from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
+from grader.timer import Timer
+from grader.types import Limits, Preprocess
+
+SAMPLE_SIZE = 256
+
+
+class Deadline:
+    """One wall-time limit for the whole submission: loading, every diagnosis run and the
+    held-out run share it (each step gets what is left, not the full limit again)."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.at = time.monotonic() + limit_s
+
+    def left(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise RunFailed.time_limit(self.limit_s)
+        return left
+
+
+def _run(
+    child: ChildProcess,
+    prep: Prepared,
+    images: tuple[str, np.ndarray],
+    pre: Preprocess,
+    plan: adapt.InputPlan,
+    deadline: Deadline,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Run images (a cache key and the array) through the loaded model."""
+    time_s = deadline.left()
+    header, arrays = child.run_images(*images)
+    header.update(
+        op="run",
+        plan=plan.to_wire(),
+        mean=list(pre.mean),
+        std=list(pre.std),
+        input_name=prep.checked.input_name,
+        time_s=time_s,
+    )
+    return child.request(header, arrays, time_s=time_s, progress=progress, limit_s=deadline.limit_s)
+
+
+def _diagnose(
+    child: ChildProcess, prep: Prepared, sample: Dataset, dataset: Dataset, deadline: Deadline
+) -> tuple[float, str | None]:
+    """Accuracy on the public sample with the declared settings, and a suggestion if another
+    preprocessing or layout does much better (grader.diagnose)."""
+    idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
+    imgs, lbls = sample.images[idx], sample.labels[idx]
+    sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
+
+    def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
+        _, outs = _run(child, prep, sample_images, pre, plan, deadline)
+        try:
+            got = outputs.interpret(outs, len(imgs), dataset.n_classes)
+        except Rejected:
+            return 0.0
+        return float((got.predictions == lbls).mean())
+
+    return diagnose.diagnose(
+        run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs)
+    )
+
+
+@dataclass
+class Ran:
+    """What the sandbox gave back for one submission: its load and run replies, the outputs read
+    as class scores, and the diagnosis of a poor score (or why it was cut)."""
+
+    loaded: dict[str, Any]
+    reply: dict[str, Any]
+    got: outputs.Interpreted
+    diagnosis: str | None = None
+    sample_accuracy: float | None = None
+    cut: str = ""
+
+
+def run_in_sandbox(
+    prep: Prepared,
+    dataset: Dataset,
+    *,
+    sample: Dataset | None,
+    limits: Limits,
+    pool: SandboxPool | None,
+    progress: Callable[[float], None] | None,
+    timer: Timer,
+) -> Ran:
+    """Load the model in a sandbox child, run the held-out set, interpret the outputs, and
+    diagnose a poor score on the public sample, all under one deadline."""
+    sandboxes = pool or default_pool()
+    deadline = Deadline(limits.time_s)
+    child = sandboxes.acquire()
+    clean = False
+    try:
+        model_bytes = prep.model.SerializeToString()
+        loaded, _ = child.request(
+            {"op": "load", **run_limits_header(limits)},
+            {"model": np.frombuffer(model_bytes, dtype=np.uint8)},
+            time_s=deadline.left(),
+            limit_s=limits.time_s,
+        )
+        timer.mark("loaded")
+        held_out = (dataset.sha256, dataset.images)
+        reply, outs = _run(child, prep, held_out, prep.preprocess, prep.plan, deadline, progress)
+        timer.mark("inferred")
+        clean = True  # the child did its job; what follows is about the model's outputs
+        ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))
+        # The diagnosis explains a poor score; a model that scores well on the held-out set
+        # needs none, so the sample runs (and their cost) are saved for the models that do.
+        accuracy = float((ran.got.predictions == dataset.labels).mean())
+        if sample is not None and len(sample) and accuracy < diagnose.POOR:
+            try:
+                ran.sample_accuracy, ran.diagnosis = _diagnose(
+                    child, prep, sample, dataset, deadline
+                )
+            except RunFailed as e:  # the held-out score stands; only the explanation is lost
+                clean = False
+                ran.cut = f"the diagnosis on the public sample was stopped ({e.code})"
+        timer.mark("diagnosed")
+    finally:
+        sandboxes.release(child, clean=clean)
+    return ran
