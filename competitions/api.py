@@ -234,6 +234,7 @@ def get_competition(request: HttpRequest, slug: str) -> Any:
 def submit(
     request: HttpRequest,
     slug: str,
+    *,
     file: UploadedFile = File(...),  # noqa: B008
     preprocess: str = Form(""),
     mean: str = Form(""),

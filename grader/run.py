@@ -40,6 +40,7 @@ def _run(
     child: ChildProcess,
     prep: Prepared,
     images: tuple[str, np.ndarray],
+    *,
     pre: Preprocess,
     plan: adapt.InputPlan,
     deadline: Deadline,
@@ -69,7 +70,7 @@ def _diagnose(
     sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
 
     def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
-        _, outs = _run(child, prep, sample_images, pre, plan, deadline)
+        _, outs = _run(child, prep, sample_images, pre=pre, plan=plan, deadline=deadline)
         try:
             got = outputs.interpret(outs, len(imgs), dataset.n_classes)
         except Rejected:
@@ -120,7 +121,15 @@ def run_in_sandbox(
         )
         timer.mark("loaded")
         held_out = (dataset.sha256, dataset.images)
-        reply, outs = _run(child, prep, held_out, prep.preprocess, prep.plan, deadline, progress)
+        reply, outs = _run(
+            child,
+            prep,
+            held_out,
+            pre=prep.preprocess,
+            plan=prep.plan,
+            deadline=deadline,
+            progress=progress,
+        )
         timer.mark("inferred")
         clean = True  # the child did its job; what follows is about the model's outputs
         ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))

@@ -13,6 +13,7 @@ import socket
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -188,20 +189,28 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         "split_scores_ms": (time.perf_counter() - t0) * 1000,
     }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
-    written = _write_result(sub, attempt, public, private, metric, result, log, pipeline_ms)
+    scored = Scored(result=result, public=public, private=private, metric=metric)
+    written = _write_result(
+        sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
+    )
     return "scored" if written else "stale"
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The engine's result and its two split scores (each a dict of metrics)."""
+
+    result: GradeResult
+    public: dict[str, Any]
+    private: dict[str, Any]
+    metric: str
+
+
 def _write_result(
-    sub: Submission,
-    attempt: int,
-    public: dict[str, Any],
-    private: dict[str, Any],
-    metric: str,
-    result: GradeResult,
-    log: str,
-    pipeline_ms: dict[str, float],
+    *, sub: Submission, attempt: int, scored: Scored, log: str, pipeline_ms: dict[str, float]
 ) -> int:
+    """The scored row, only if this attempt still holds it; the standings in the same commit."""
+    result, public, private, metric = scored.result, scored.public, scored.private, scored.metric
     with transaction.atomic():
         written = _running(sub.pk, attempt).update(
             status=S.SCORED,
