@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -98,94 +99,91 @@ class _Builder:
     def layer(self, spec: dict[str, Any], i: int) -> None:
         kind = str(spec.get("type", "")).lower()
         lname = str(spec.get("name", f"layer{i}"))
-        if kind in ACTIVATIONS:
-            self.op(ACTIVATIONS[kind], [])
-        elif kind == "leaky_relu":
-            self.op("LeakyRelu", [], alpha=float(spec.get("alpha", 0.01)))
-        elif kind == "softmax":
-            self.op("Softmax", [], axis=-1 if self.layout != "nchw" else 1)
-        elif kind == "dropout":
-            pass
-        elif kind == "flatten":
-            if self.layout == "nchw":  # back to channel-last first: Keras flattens H, W, C
-                self.op("Transpose", [], perm=[0, 2, 3, 1])
-                ch, hh, ww = self.shape
-                self.shape = [hh, ww, ch]
-            self.op("Flatten", [], axis=1)
-            self.shape, self.layout = [math.prod(self.shape)], "flat"
-        elif kind == "dense":
-            if self.layout != "flat":
-                raise Rejected(
-                    "npz_invalid", f"dense layer {lname!r} follows an image: add a flatten layer"
-                )
-            w = self.weight(lname, "W")
-            if w.ndim != 2 or w.shape[0] != self.shape[0]:
-                raise Rejected(
-                    "npz_invalid", f"{lname}.W is {w.shape}; the input has {self.shape[0]} features"
-                )
-            b = self.weight(lname, "b", (w.shape[1],))
-            self.op("Gemm", [self.const(f"{lname}.W", w), self.const(f"{lname}.b", b)])
-            self.shape = [w.shape[1]]
-        elif kind == "conv2d":
-            self.to_nchw(f"conv2d layer {lname!r}")
-            w = self.weight(lname, "W")
-            c, h, wd = self.shape
-            if w.ndim != 4 or w.shape[2] != c:
-                raise Rejected(
-                    "npz_invalid", f"{lname}.W is {w.shape}; expected (kh, kw, {c}, out_channels)"
-                )
-            b = self.weight(lname, "b", (w.shape[3],))
-            kh, kw = w.shape[:2]
-            self.spatial(
-                "Conv",
-                spec,
-                lname,
-                (kh, kw),
-                default_stride=1,
-                inputs=[
-                    self.const(f"{lname}.W", w.transpose(3, 2, 0, 1)),
-                    self.const(f"{lname}.b", b),
-                ],
-            )
-            self.shape[0] = w.shape[3]
-        elif kind in ("maxpool2d", "avgpool2d"):
-            self.to_nchw(f"{kind} layer {lname!r}")
-            pool = _pair(spec.get("pool", 2), f"{lname} pool")
-            self.spatial(
-                "MaxPool" if kind == "maxpool2d" else "AveragePool",
-                spec,
-                lname,
-                pool,
-                default_stride=pool,
-                inputs=[],
-                kernel_shape=list(pool),
-            )
-        elif kind == "batchnorm":
-            ch = self.channels() if self.layout != "flat" else self.shape[0]
-            params = [self.weight(lname, k, (ch,)) for k in ("gamma", "beta", "mean", "var")]
-            if self.layout == "nhwc":
-                self.to_nchw("batchnorm")
-            eps = float(spec.get("epsilon", 1e-3))
-            names = [
-                self.const(f"{lname}.{k}", p)
-                for k, p in zip(("gamma", "beta", "mean", "var"), params, strict=True)
-            ]
-            self.op("BatchNormalization", names, epsilon=eps)
-        elif kind == "normalize":
-            mean, std = self.arrays.get(f"{lname}.mean"), self.arrays.get(f"{lname}.std")
-            if mean is None or std is None:
-                raise Rejected(
-                    "npz_invalid", f"normalize layer {lname!r} needs {lname}.mean and {lname}.std"
-                )
-            mean, std = mean.astype(np.float32), std.astype(np.float32)
-            if (std == 0).any():
-                raise Rejected("npz_invalid", f"{lname}.std has zeros")
-            if self.layout == "nchw" and mean.ndim == 1:
-                mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
-            self.op("Sub", [self.const(f"{lname}.mean", mean)])
-            self.op("Div", [self.const(f"{lname}.std", std)])
-        else:
+        build = LAYERS.get(kind)
+        if build is None:
             raise Rejected("npz_invalid", f"layer {i} has unknown type {kind!r}")
+        build(self, spec, lname, kind)
+
+    # Every layer builder takes (spec, layer name, type) so that one table can dispatch them all.
+    def activation(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        self.op(ACTIVATIONS[kind], [])
+
+    def leaky_relu(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        self.op("LeakyRelu", [], alpha=float(spec.get("alpha", 0.01)))
+
+    def softmax(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        self.op("Softmax", [], axis=-1 if self.layout != "nchw" else 1)
+
+    def dropout(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        pass  # inference only: dropout is the identity
+
+    def flatten(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        if self.layout == "nchw":  # back to channel-last first: Keras flattens H, W, C
+            self.op("Transpose", [], perm=[0, 2, 3, 1])
+            ch, hh, ww = self.shape
+            self.shape = [hh, ww, ch]
+        self.op("Flatten", [], axis=1)
+        self.shape, self.layout = [math.prod(self.shape)], "flat"
+
+    def dense(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        if self.layout != "flat":
+            raise Rejected(
+                "npz_invalid", f"dense layer {lname!r} follows an image: add a flatten layer"
+            )
+        w = self.weight(lname, "W")
+        if w.ndim != 2 or w.shape[0] != self.shape[0]:
+            raise Rejected(
+                "npz_invalid", f"{lname}.W is {w.shape}; the input has {self.shape[0]} features"
+            )
+        b = self.weight(lname, "b", (w.shape[1],))
+        self.op("Gemm", [self.const(f"{lname}.W", w), self.const(f"{lname}.b", b)])
+        self.shape = [w.shape[1]]
+
+    def conv2d(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        self.to_nchw(f"conv2d layer {lname!r}")
+        w = self.weight(lname, "W")
+        c = self.shape[0]
+        if w.ndim != 4 or w.shape[2] != c:
+            raise Rejected(
+                "npz_invalid", f"{lname}.W is {w.shape}; expected (kh, kw, {c}, out_channels)"
+            )
+        b = self.weight(lname, "b", (w.shape[3],))
+        kernel = self.const(f"{lname}.W", w.transpose(3, 2, 0, 1))
+        inputs = [kernel, self.const(f"{lname}.b", b)]
+        self.spatial("Conv", spec, lname, w.shape[:2], default_stride=1, inputs=inputs)
+        self.shape[0] = w.shape[3]
+
+    def pool(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        self.to_nchw(f"{kind} layer {lname!r}")
+        pool = _pair(spec.get("pool", 2), f"{lname} pool")
+        op = "MaxPool" if kind == "maxpool2d" else "AveragePool"
+        self.spatial(op, spec, lname, pool, pool, inputs=[], kernel_shape=list(pool))
+
+    def batchnorm(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        ch = self.channels() if self.layout != "flat" else self.shape[0]
+        params = [self.weight(lname, k, (ch,)) for k in ("gamma", "beta", "mean", "var")]
+        if self.layout == "nhwc":
+            self.to_nchw("batchnorm")
+        eps = float(spec.get("epsilon", 1e-3))
+        names = [
+            self.const(f"{lname}.{k}", p)
+            for k, p in zip(("gamma", "beta", "mean", "var"), params, strict=True)
+        ]
+        self.op("BatchNormalization", names, epsilon=eps)
+
+    def normalize(self, spec: dict[str, Any], lname: str, kind: str) -> None:
+        mean, std = self.arrays.get(f"{lname}.mean"), self.arrays.get(f"{lname}.std")
+        if mean is None or std is None:
+            raise Rejected(
+                "npz_invalid", f"normalize layer {lname!r} needs {lname}.mean and {lname}.std"
+            )
+        mean, std = mean.astype(np.float32), std.astype(np.float32)
+        if (std == 0).any():
+            raise Rejected("npz_invalid", f"{lname}.std has zeros")
+        if self.layout == "nchw" and mean.ndim == 1:
+            mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
+        self.op("Sub", [self.const(f"{lname}.mean", mean)])
+        self.op("Div", [self.const(f"{lname}.std", std)])
 
     def spatial(
         self,
@@ -225,6 +223,22 @@ class _Builder:
             )
         self.op(op, inputs, strides=list(stride), pads=[pt, pl, pb, pr], **attrs)
         self.shape = [c, oh, ow]
+
+
+LayerBuilder = Callable[[_Builder, dict[str, Any], str, str], None]
+LAYERS: dict[str, LayerBuilder] = {
+    **dict.fromkeys(ACTIVATIONS, _Builder.activation),
+    "leaky_relu": _Builder.leaky_relu,
+    "softmax": _Builder.softmax,
+    "dropout": _Builder.dropout,
+    "flatten": _Builder.flatten,
+    "dense": _Builder.dense,
+    "conv2d": _Builder.conv2d,
+    "maxpool2d": _Builder.pool,
+    "avgpool2d": _Builder.pool,
+    "batchnorm": _Builder.batchnorm,
+    "normalize": _Builder.normalize,
+}
 
 
 def parse_spec(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
