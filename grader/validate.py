@@ -172,14 +172,10 @@ def _dims(vi: onnx.ValueInfoProto) -> list[int | None] | None:
     ]
 
 
-def check_model(model: onnx.ModelProto) -> CheckedModel:
-    """Every static rule; returns what the later stages need to know about the model."""
-    notes: list[str] = []
-    modified = False
-    graph = model.graph
-    _check_sparse(graph)
+def _check_weights(model: onnx.ModelProto) -> None:
+    _check_sparse(model.graph)
     total = 0
-    for where, t in _graph_tensors(graph):
+    for where, t in _graph_tensors(model.graph):
         total += _check_tensor(where, t)
     for fn in model.functions:
         for node in fn.node:
@@ -191,9 +187,11 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
             f"the weights declare {total:,} elements in all; the limit is {MAX_TOTAL_ELEMENTS:,}",
         )
 
+
+def _check_domains(model: onnx.ModelProto) -> None:
     functions = {(f.domain, f.name) for f in model.functions}
     function_domains = {f.domain for f in model.functions}
-    nodes = list(_all_nodes(graph)) + [n for f in model.functions for n in f.node]
+    nodes = list(_all_nodes(model.graph)) + [n for f in model.functions for n in f.node]
     for node in nodes:
         if node.domain in STANDARD_DOMAINS or (node.domain, node.op_type) in functions:
             continue
@@ -209,6 +207,9 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
                 f"the model imports operator domain {imp.domain!r}, not standard ONNX",
             )
 
+
+def _check_versions(model: onnx.ModelProto, notes: list[str]) -> bool:
+    """Checks the opset and IR version; True when the IR version had to be lowered."""
     opset = next((i.version for i in model.opset_import if i.domain in ("", "ai.onnx")), None)
     if opset is None:
         raise Rejected("unsupported_opset", "the model declares no ai.onnx opset version")
@@ -225,8 +226,12 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
         # it; onnxruntime refuses such files outright. Try the newest IR it loads.
         notes.append(f"IR version {model.ir_version} lowered to {MAX_IR_VERSION} for ONNX Runtime")
         model.ir_version = MAX_IR_VERSION
-        modified = True
+        return True
+    return False
 
+
+def _check_input(graph: onnx.GraphProto) -> tuple[str, int, list[int | None]]:
+    """The one image input: its name, element type and dims."""
     init_names = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in init_names]
     if len(inputs) != 1:
@@ -249,11 +254,25 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
     dims = _dims(inp)
     if dims is None:
         raise Rejected("bad_input", f"input {inp.name!r} declares no shape; export with a shape")
+    return inp.name, elem, dims
 
+
+def _outputs(graph: onnx.GraphProto) -> list[tuple[str, int, list[int | None] | None]]:
     outputs: list[tuple[str, int, list[int | None] | None]] = []
     for o in graph.output:
         if o.type.HasField("tensor_type"):
             outputs.append((o.name, o.type.tensor_type.elem_type, _dims(o)))
         else:
             outputs.append((o.name, 0, None))  # sequence or map (scikit-learn's ZipMap)
-    return CheckedModel(model, inp.name, dims, INPUT_DTYPES[elem], outputs, notes, modified)
+    return outputs
+
+
+def check_model(model: onnx.ModelProto) -> CheckedModel:
+    """Every static rule; returns what the later stages need to know about the model."""
+    notes: list[str] = []
+    _check_weights(model)
+    _check_domains(model)
+    modified = _check_versions(model, notes)
+    name, elem, dims = _check_input(model.graph)
+    outputs = _outputs(model.graph)
+    return CheckedModel(model, name, dims, INPUT_DTYPES[elem], outputs, notes, modified)
