@@ -58,19 +58,10 @@ def expected_shapes(image_shape: tuple[int, int, int]) -> str:
     return ", ".join(shapes[:-1]) + " or " + shapes[-1]
 
 
-def plan_input(
-    dims: list[int | None],
-    dtype: str,
-    image_shape: tuple[int, int, int],
-    declared_layout: str | None = None,
-) -> InputPlan:
+def _candidates(dims: list[int | None], image_shape: tuple[int, int, int]) -> list[tuple[str, str]]:
+    """Every (layout, batch_mode) reading of the declared dims; batch_mode is batched or none."""
     h, w, c = image_shape
     flat = h * w * c
-    notes: list[str] = []
-    if declared_layout is not None and declared_layout not in LAYOUTS:
-        raise Rejected(
-            "bad_layout", f"unknown layout {declared_layout!r}; one of {', '.join(LAYOUTS)}"
-        )
     spatial = {
         "nchw": (c, h, w),
         "nhwc": (h, w, c),
@@ -78,7 +69,7 @@ def plan_input(
         "flat_hwc": (flat,),
         "flat_chw": (flat,),
     }
-    candidates: list[tuple[str, str]] = []  # (layout, batch_mode)
+    candidates: list[tuple[str, str]] = []
     for layout, inner in spatial.items():
         if layout == "nhw" and c != 1:
             continue
@@ -86,7 +77,16 @@ def plan_input(
             candidates.append((layout, "batched"))
         if _fits(dims, inner) and all(d is not None for d in dims):
             candidates.append((layout, "none"))
-    every = list(candidates)
+    return candidates
+
+
+def _declared(
+    candidates: list[tuple[str, str]],
+    dims: list[int | None],
+    image_shape: tuple[int, int, int],
+    declared_layout: str | None,
+) -> list[tuple[str, str]]:
+    """The candidates the declared layout leaves; refuses when none is left."""
     if declared_layout:
         chosen = [cnd for cnd in candidates if cnd[0] == declared_layout]
         if not chosen:
@@ -96,13 +96,51 @@ def plan_input(
             )
         candidates = chosen
     if not candidates:
+        h, w, c = image_shape
         raise Rejected(
             "bad_input",
             f"the model's input is {_shape_text(dims)}; this competition's images are "
             f"{h}x{w}x{c}: expected {expected_shapes(image_shape)}",
         )
+    return candidates
+
+
+def _batching(dims: list[int | None], layout: str, mode: str) -> tuple[str, int, str]:
+    """The batch mode, batch size and the note that says so."""
+    if mode == "none":
+        return "none", 1, f"input {_shape_text(dims)} has no batch dimension: one image per run"
+    if dims[0] is None:
+        return (
+            "dynamic",
+            DEFAULT_BATCH,
+            f"input {_shape_text(dims)}: {layout}, batches of {DEFAULT_BATCH}",
+        )
+    batch = int(dims[0])
+    note = f"input {_shape_text(dims)} has a fixed batch of {batch}: chunks of {batch}" + (
+        ", last chunk padded" if batch > 1 else ""
+    )
+    return "fixed", batch, note
+
+
+def plan_input(
+    dims: list[int | None],
+    dtype: str,
+    image_shape: tuple[int, int, int],
+    declared_layout: str | None = None,
+) -> InputPlan:
+    c = image_shape[2]
+    notes: list[str] = []
+    if declared_layout is not None and declared_layout not in LAYOUTS:
+        raise Rejected(
+            "bad_layout", f"unknown layout {declared_layout!r}; one of {', '.join(LAYOUTS)}"
+        )
+    every = _candidates(dims, image_shape)
     # Prefer a batched reading (N, ...) over a no-batch one, and the flat order NumPy and Keras use.
-    candidates.sort(key=lambda cnd: (cnd[1] != "batched", LAYOUTS.index(cnd[0])))
+    # sorted() copies: `every` keeps the declaration order for `fits`.
+    candidates = sorted(
+        _declared(every, dims, image_shape, declared_layout),
+        key=lambda cnd: (cnd[1] != "batched", LAYOUTS.index(cnd[0])),
+    )
     layout, mode = candidates[0]
     ambiguous = {cnd[0] for cnd in candidates if cnd[1] == mode} - {layout}
     if ambiguous and not declared_layout and layout in ("nchw", "nhwc"):
@@ -112,18 +150,8 @@ def plan_input(
         )
     if layout == "flat_hwc" and c == 3 and not declared_layout:
         notes.append("flat input: pixels in height, width, channel order (declare flat_chw if not)")
-    if mode == "none":
-        batch_mode, batch = "none", 1
-        notes.append(f"input {_shape_text(dims)} has no batch dimension: one image per run")
-    elif dims[0] is None:
-        batch_mode, batch = "dynamic", DEFAULT_BATCH
-        notes.append(f"input {_shape_text(dims)}: {layout}, batches of {batch}")
-    else:
-        batch_mode, batch = "fixed", int(dims[0])
-        notes.append(
-            f"input {_shape_text(dims)} has a fixed batch of {batch}: chunks of {batch}"
-            + (", last chunk padded" if batch > 1 else "")
-        )
+    batch_mode, batch, batch_note = _batching(dims, layout, mode)
+    notes.append(batch_note)
     if dtype != "float32":
         notes.append(
             "input is uint8: raw pixels fed, preprocessing not applied"
