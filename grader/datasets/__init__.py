@@ -18,20 +18,26 @@ FORMATS = ("mnist-idx", "cifar-python", "cifar-binary", "npz", "image-zip")
 
 def detect_format(path: Path) -> str:
     """Guess a dataset's format from its name and first bytes."""
-    if path.is_dir():
-        names = {p.name for p in path.iterdir()}
-        if any(n.startswith(("t10k-images", "train-images")) for n in names):
-            return "mnist-idx"
-        if "test_batch" in names or "data_batch_1" in names:
-            return "cifar-python"
-        if "test_batch.bin" in names or "data_batch_1.bin" in names:
-            return "cifar-binary"
-        for sub in ("cifar-10-batches-py", "cifar-10-batches-bin"):
-            if sub in names:
-                return detect_format(path / sub)
-        raise DatasetError("unknown_format", f"{path}: no MNIST, CIFAR-10 or image files found")
+    return _detect_dir(path) if path.is_dir() else _detect_file(path)
+
+
+def _detect_dir(path: Path) -> str:
+    names = {p.name for p in path.iterdir()}
+    if any(n.startswith(("t10k-images", "train-images")) for n in names):
+        return "mnist-idx"
+    if "test_batch" in names or "data_batch_1" in names:
+        return "cifar-python"
+    if "test_batch.bin" in names or "data_batch_1.bin" in names:
+        return "cifar-binary"
+    for sub in ("cifar-10-batches-py", "cifar-10-batches-bin"):
+        if sub in names:
+            return detect_format(path / sub)
+    raise DatasetError("unknown_format", f"{path}: no MNIST, CIFAR-10 or image files found")
+
+
+def _detect_file(path: Path) -> str:
     name = path.name.lower()
-    with path.open("rb") as f:
+    with path.open("rb") as f:  # read before the name checks: an unreadable file fails here
         head = f.read(4)
     if name.endswith(".npz"):
         return "npz"
@@ -43,6 +49,11 @@ def detect_format(path: Path) -> str:
         return "mnist-idx"
     if name.endswith(".bin"):
         return "cifar-binary"
+    return _detect_magic(path, head)
+
+
+def _detect_magic(path: Path, head: bytes) -> str:
+    """No telling name: go by the first bytes (a pickle's protocol byte, a zip's signature)."""
     if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
         return "cifar-python"
     if head == b"PK\x03\x04":
