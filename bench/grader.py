@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.models import REPO, bench_models, onnx_meta
 from grader import grade
 from grader.datasets import Dataset, load_dataset
 from grader.preprocess import PRESETS
 from grader.sandbox import SandboxPool
 from grader.types import Limits
+from testsupport.reference_models import REPO, bench_models, onnx_meta
 
 DATA = {
     "mnist": REPO / "data" / "mnist",

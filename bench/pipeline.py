@@ -129,6 +129,7 @@ def _submit_and_wait(s: Any, slug: str, name: str, model: bytes) -> tuple[float,
         if st["status"] in ("scored", "failed"):
             assert st["status"] == "scored", st
             sub = Submission.objects.get(pk=sid)
+            assert sub.finished_at is not None  # scored
             return upload + (sub.finished_at - sub.created_at).total_seconds(), upload, sid
         time.sleep(1.0)  # as the submission page (htmx, every 1s) and the CLI (--poll 1.0) do
 
@@ -156,6 +157,7 @@ def _breakdown(sid: str, total_s: float, upload_s: float) -> dict[str, float]:
     t = (sub.result or {}).get("timings", {})
     pipe = (sub.result or {}).get("pipeline_ms", {})
     ms = 1000.0
+    assert sub.started_at is not None and sub.finished_at is not None  # scored
     queue = (sub.started_at - (sub.enqueued_at or sub.created_at)).total_seconds() * ms
     worker = (sub.finished_at - sub.started_at).total_seconds() * ms
     engine = t.get("total_ms", 0.0)
@@ -194,9 +196,9 @@ def main() -> None:
         "--throughput", type=int, default=20, help="submissions queued at once per model"
     )
     args = ap.parse_args()
-    from bench.models import bench_models, onnx_meta
     from grader.datasets import load_dataset
     from grader.preprocess import PRESETS
+    from testsupport.reference_models import bench_models, onnx_meta
 
     picks = [
         m for m in bench_models() if m[0] in ("mnist_cnn_deep", "cifar10_cnn_bn", "cifar10_cnn")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grader.adapt import LAYOUTS
 from grader.datasets import Dataset, load_dataset
 from grader.efficiency import format_summary
 from grader.engine import grade, preprocess_text
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         "--mean", help="custom mean, one value or one per channel: 0.5 or 0.49,0.48,0.45"
     )
     c.add_argument("--std", help="custom std, as --mean")
-    c.add_argument("--layout", choices=["nchw", "nhwc", "nhw", "flat_hwc", "flat_chw"])
+    c.add_argument("--layout", choices=LAYOUTS)
     c.add_argument("--time-limit", type=float, default=Limits.time_s, metavar="SECONDS")
     c.add_argument("--memory-limit", type=int, default=Limits.memory_mb, metavar="MB")
     c.add_argument("--threads", type=int, default=Limits.threads)

@@ -150,14 +150,16 @@ class _Builder:
         b = self.weight(lname, "b", (w.shape[3],))
         kernel = self.const(f"{lname}.W", w.transpose(3, 2, 0, 1))
         inputs = [kernel, self.const(f"{lname}.b", b)]
-        self.spatial("Conv", spec, lname, w.shape[:2], default_stride=1, inputs=inputs)
+        self.spatial("Conv", spec, lname, kernel=w.shape[:2], default_stride=1, inputs=inputs)
         self.shape[0] = w.shape[3]
 
     def pool(self, spec: dict[str, Any], lname: str, kind: str) -> None:
         self.to_nchw(f"{kind} layer {lname!r}")
         pool = _pair(spec.get("pool", 2), f"{lname} pool")
         op = "MaxPool" if kind == "maxpool2d" else "AveragePool"
-        self.spatial(op, spec, lname, pool, pool, inputs=[], kernel_shape=list(pool))
+        self.spatial(
+            op, spec, lname, kernel=pool, default_stride=pool, inputs=[], kernel_shape=list(pool)
+        )
 
     def batchnorm(self, spec: dict[str, Any], lname: str, kind: str) -> None:
         ch = self.channels() if self.layout != "flat" else self.shape[0]
@@ -190,6 +192,7 @@ class _Builder:
         op: str,
         spec: dict[str, Any],
         lname: str,
+        *,
         kernel: tuple[int, int],
         default_stride: int | tuple[int, int],
         inputs: list[str],

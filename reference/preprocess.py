@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "unit": ((0.0,), (1.0,)),
-    "mnist": ((0.1307,), (0.3081,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-}
+from grader.adapt import LAYOUTS as ENGINE_LAYOUTS
+from grader.preprocess import PRESETS
+from grader.sandbox_child import transform
+
+__all__ = ["ENGINE_LAYOUTS", "LAYOUTS", "PRESETS", "mean_std", "prepare"]
+
+# The layouts the reference exporter writes (a subset of the engine's; tests/reference checks it).
 LAYOUTS = ("nchw", "nhwc", "flat_hwc")
 
 
 def mean_std(preset: str, channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of a preset, broadcast to `channels`."""
+    """Per-channel mean and std of one of the engine's presets, broadcast to `channels`."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preprocess preset {preset!r}; one of {', '.join(PRESETS)}")
     mean, std = PRESETS[preset]
@@ -27,15 +29,11 @@ def mean_std(preset: str, channels: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prepare(images: np.ndarray, preset: str, layout: str) -> np.ndarray:
-    """uint8 images (N, H, W, C) -> float32 model input for `preset` and `layout`."""
+    """uint8 images (N, H, W, C) -> float32 model input for `preset` and `layout`: the very
+    transform the grader's sandbox child applies, so a reference check sees what grading sees."""
     if images.ndim != 4:
         raise ValueError("images must be (N, H, W, C)")
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
     mean, std = mean_std(preset, images.shape[3])
-    x = (images.astype(np.float32) / np.float32(255.0) - mean) / std
-    if layout == "nchw":
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    if layout == "flat_hwc":
-        return np.ascontiguousarray(x.reshape(x.shape[0], -1))
-    return np.ascontiguousarray(x)
+    return transform(images, layout, mean, std, "float32")

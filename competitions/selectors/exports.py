@@ -71,11 +71,6 @@ def grades_csv(
     by_user = {uid: r for r in rows for uid in r.user_ids}
     team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
     team_of = {m.user_id: m.team.name for m in team_members}
-    for row in rows:  # every member of a ranked team gets the team's row
-        if row.team_id is not None:
-            for m in team_members:
-                if m.team_id == row.team_id:
-                    by_user[m.user_id] = row
     user_ids = set(by_user) | set(team_of)
     if competition.course_id:
         user_ids |= set(

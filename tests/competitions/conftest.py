@@ -1,4 +1,4 @@
-"""Fixtures for the competitions suite (helpers live in podium_testing.py)."""
+"""Fixtures for the competitions suite (helpers live in testsupport: mnist, web)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from podium_testing import N_TEST, fit_logreg, logreg_onnx, mnist_dir
 
 from grader.datasets import load_dataset
+from testsupport.mnist import N_TEST, fit_logreg, logreg_onnx, mnist_dir
 
 
 @pytest.fixture(scope="session")

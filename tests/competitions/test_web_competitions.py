@@ -14,7 +14,6 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
-from podium_testing import upload
 
 from competitions.dataset_cache import dataset_load
 from competitions.errors import ServiceError
@@ -26,6 +25,7 @@ from competitions.services.grading import submission_grade
 from competitions.services.submissions import baseline_create, submission_create
 from competitions.splits import split_indices
 from grader.metrics import compute_scores
+from testsupport.web import upload
 
 pytestmark = pytest.mark.django_db
 

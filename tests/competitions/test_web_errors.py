@@ -7,10 +7,10 @@ import re
 
 import pytest
 from django.conf import settings
-from podium_testing import upload
 
 from competitions.errors import ERRORS, NotAllowed, Refused, ServiceError
 from competitions.services.tokens import token_create
+from testsupport.web import upload
 
 
 def _documented() -> dict[str, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.urls import reverse
-from podium_testing import upload, wait_done
 
 from competitions.models import Submission
 from competitions.services.grading import submissions_sweep
@@ -13,6 +12,8 @@ from competitions.services.submissions import submission_create, submission_resc
 from competitions.splits import split_indices
 from competitions.tasks import grade_submission
 from grader.metrics import compute_scores
+from testsupport.mnist import fit_logreg, logreg_onnx
+from testsupport.web import upload, wait_done
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -121,7 +122,7 @@ def test_queued_while_broker_was_down_is_sent_again(users, competition, models, 
     assert sub.status == "scored" and sub.attempts == 1
 
 
-def test_rescore_and_grade_time_failure(users, competition, models, celery_worker):
+def test_rescore_scores_the_same_again(users, competition, models, celery_worker):
     sub = submission_create(
         user=users["alice"], competition=competition, upload=upload(models["good"])
     )
@@ -129,3 +130,20 @@ def test_rescore_and_grade_time_failure(users, competition, models, celery_worke
     assert submission_rescore(submission=sub)
     again = wait_done(sub.pk)
     assert again.status == "scored" and again.public_score == pytest.approx(first)
+    assert again.attempts == 1  # a rescore starts a fresh grading, not a retry
+
+
+def test_failure_found_only_when_run_is_reported_with_its_code(
+    users, competition, mnist_train, celery_worker
+):
+    """NaN weights pass the upload check (the file is well formed) and fail in the worker."""
+    w, b = fit_logreg(mnist_train.images[:1000], mnist_train.labels[:1000], 3)
+    w[:, 3] = np.nan
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(logreg_onnx(w, b))
+    )
+    done = wait_done(sub.pk)
+    assert done.status == "failed" and done.error_code == "non_finite", done.error_message
+    assert "NaN" in done.error_message
+    assert done.public_score is None
+    assert done.counts_toward_quota  # the model's own fault, unlike a lost worker

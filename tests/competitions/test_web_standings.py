@@ -9,7 +9,6 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from podium_testing import upload
 
 from competitions.models import Membership, Standing, Submission
 from competitions.selectors.leaderboard import leaderboard_compute, leaderboard_get
@@ -24,6 +23,7 @@ from competitions.services.submissions import (
 )
 from competitions.services.teams import team_create, team_join
 from competitions.services.tokens import token_create
+from testsupport.web import upload
 
 pytestmark = pytest.mark.django_db
 

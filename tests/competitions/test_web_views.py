@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from podium_testing import upload
 
+from competitions.dataset_cache import dataset_load
 from competitions.models import Competition, Submission
 from competitions.services.standings import standing_refresh_for
 from competitions.services.submissions import submission_create
 from competitions.services.tokens import token_create
+from testsupport.web import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -141,11 +143,24 @@ def test_private_scores_only_after_close(client, users, competition, alice_sub):
         f"/api/submissions/{alice_sub.pk}", headers={"Authorization": f"Bearer {key}"}
     ).json()
     assert api["private_score"] == 0.77
-    # After close, students see the misclassified-images gallery of their own submission.
-    assert client.get(reverse("competitions:gallery", args=[alice_sub.pk])).status_code in (
-        200,
-        404,
+
+
+def test_students_see_their_misclassified_images_only_after_close(
+    client, users, competition, alice_sub
+):
+    labels = dataset_load(record=competition.dataset).labels
+    preds = np.where(np.arange(len(labels)) % 4 == 0, (labels + 1) % 10, labels).astype(np.int16)
+    Submission.objects.filter(pk=alice_sub.pk).update(predictions=preds.tobytes())
+    client.force_login(users["alice"])
+    gallery = reverse("competitions:gallery", args=[alice_sub.pk])
+    assert client.get(gallery).status_code == 404
+    Competition.objects.filter(pk=competition.pk).update(
+        closes_at=timezone.now() - dt.timedelta(minutes=1)
     )
+    page = client.get(gallery)
+    assert page.status_code == 200
+    n_wrong = int((preds != labels).sum())
+    assert f"{n_wrong} of {len(labels)} images are wrong" in page.content.decode()
 
 
 def test_csrf_enforced_on_forms(users, competition, models):

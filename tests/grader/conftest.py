@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from grader_helpers import Frames, linear_model, raw, record_sends
 from onnx import helper, numpy_helper
 
 from grader.datasets import Dataset, load_dataset
 from grader.preprocess import PRESETS
 from grader.sandbox import SandboxPool
+from testsupport.frames import Frames, record_sends
+from testsupport.onnx_build import linear_model, raw
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST_DIR = REPO / "data" / "mnist"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader_helpers import Weights, linear_model, raw
+from testsupport.onnx_build import Weights, linear_model, raw
 
 REPO = Path(__file__).resolve().parents[2]
 

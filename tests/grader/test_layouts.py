@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from grader_helpers import Weights, linear_model, raw
 from onnx import TensorProto, helper
 
 import grader
 from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.sandbox import SandboxPool
+from testsupport.onnx_build import Weights, linear_model, raw
 
 MNIST_LAYOUTS = [
     ("nchw", ["N", 1, 28, 28]),

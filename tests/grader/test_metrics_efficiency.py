@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from grader_helpers import init, make_model, raw, vi
 from onnx import helper
 
 import grader
 from grader.efficiency import analyse, count_params, format_summary
 from grader.metrics import compute_scores
+from testsupport.onnx_build import init, make_model, raw, vi
 
 
 def test_scores_on_a_hand_checked_example() -> None:

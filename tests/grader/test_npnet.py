@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from grader_helpers import Weights
 
 import grader
 from grader.datasets import Dataset
@@ -21,6 +20,7 @@ from grader.errors import Rejected
 from grader.npnet import npz_to_onnx, same_pads
 from grader.npzsafe import open_npz
 from grader.sandbox import SandboxPool
+from testsupport.onnx_build import Weights
 
 RNG = np.random.default_rng(0)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from grader_helpers import OUTPUT_FORMS, Weights, init, linear_model, make_model, raw, vi
 from onnx import TensorProto, helper
 
 import grader
@@ -12,6 +11,7 @@ from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.outputs import interpret
 from grader.sandbox import SandboxPool
+from testsupport.onnx_build import OUTPUT_FORMS, Weights, init, linear_model, make_model, raw, vi
 
 EXPECTED_KIND = {
     "logits": "logits",

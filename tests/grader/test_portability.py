@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from grader_helpers import Weights, linear_model, raw
-from test_sandbox import endless_loop
 
 import grader
 from grader.datasets import Dataset
 from grader.errors import RunFailed
 from grader.sandbox import GRACE_S, SandboxPool
 from grader.types import Limits
+from testsupport.hostile import endless_loop
+from testsupport.onnx_build import Weights, linear_model, raw
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from grader_helpers import Frames, Weights, linear_model, raw, runs_sent
 
 import grader
 from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.preprocess import PRESETS, resolve_preprocess
 from grader.sandbox import SandboxPool
+from testsupport.frames import Frames, runs_sent
+from testsupport.onnx_build import Weights, linear_model, raw
 
 MNIST_PRESETS = [name for name in PRESETS if name != "cifar10"]
 

@@ -8,7 +8,6 @@ import zipfile
 import numpy as np
 import onnx
 import pytest
-from grader_helpers import Weights, bare_tensor, init, linear_model, make_model, raw, vi
 from onnx import AttributeProto, TensorProto, helper
 
 import grader
@@ -17,6 +16,8 @@ from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.sandbox import SandboxPool
 from grader.types import Limits
+from testsupport.hostile import external_tensor, gemm_model
+from testsupport.onnx_build import Weights, bare_tensor, init, linear_model, make_model, raw, vi
 
 
 def rejected(data: bytes, filename: str = "model.onnx", **kw: object) -> Rejected:
@@ -66,24 +67,6 @@ def test_real_model_cut_in_half_is_truncated(trained_bytes: bytes) -> None:
 # --- external data --------------------------------------------------------------------------------
 
 EXTERNAL_PATHS = ["../../../../etc/passwd", "/etc/passwd", "*/_ORT_MEM_ADDR_/*"]
-
-
-def external_tensor(name: str, location: str) -> TensorProto:
-    t = bare_tensor(name, [784, 10])
-    t.data_location = TensorProto.EXTERNAL
-    for k, v in (("location", location), ("offset", "0"), ("length", str(784 * 10 * 4))):
-        entry = t.external_data.add()
-        entry.key, entry.value = k, v
-    return t
-
-
-def gemm_model(extra_nodes: list[onnx.NodeProto], inits: list[TensorProto]) -> onnx.ModelProto:
-    nodes = [
-        helper.make_node("Flatten", ["x"], ["flat"]),
-        *extra_nodes,
-        helper.make_node("Gemm", ["flat", "W"], ["y"]),
-    ]
-    return make_model(nodes, [vi("x", ["N", 1, 28, 28])], [vi("y", ["N", 10])], inits)
 
 
 def assert_external(e: Rejected, location: str) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
-from grader_helpers import make_model, vi
 from onnx import helper
 
 from grader import validate
+from testsupport.onnx_build import make_model, vi
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,7 @@ def test_check_upload_never_imports_onnxruntime_in_the_caller() -> None:
         """
         import sys
         import numpy as np
-        sys.path.insert(0, "tests/grader")
-        from grader_helpers import linear_model
+        from testsupport.onnx_build import linear_model
         import grader
         model = linear_model(np.zeros((784, 10), np.float32), np.zeros(10, np.float32), ["N", 784],
                              layout="flat_hwc").SerializeToString()

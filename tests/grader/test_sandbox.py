@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import pytest
-from grader_helpers import Frames, Weights, init, linear_model, make_model, raw, runs_sent, vi
-from onnx import TensorProto, helper
 
 import grader
 from grader import providers
@@ -20,67 +17,11 @@ from grader.datasets import Dataset
 from grader.errors import RunFailed
 from grader.sandbox import GRACE_S, ChildProcess, SandboxPool, run_limits_header
 from grader.types import Limits
+from testsupport.frames import Frames, runs_sent
+from testsupport.hostile import constant_of_shape_bomb, endless_loop, expand_bomb, slow_model
+from testsupport.onnx_build import Weights, linear_model, raw
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def with_side_branch(weights: Weights, side: list[onnx.NodeProto], inits: list[Any]) -> bytes:
-    """logits + 0 * side(x): the side branch depends on the input, so it cannot be folded away."""
-    w, b = weights
-    nodes = [
-        helper.make_node("Gemm", ["x", "W", "B"], ["logits"]),
-        helper.make_node("ReduceMin", ["x"], ["xmin"], keepdims=0),
-        *side,  # reads "xmin", writes the scalar "side"
-        helper.make_node("Mul", ["side", "zero"], ["nothing"]),
-        helper.make_node("Add", ["logits", "nothing"], ["y"]),
-    ]
-    return raw(
-        make_model(
-            nodes,
-            [vi("x", ["N", 784])],
-            [vi("y", ["N", 10])],
-            [init("W", w), init("B", b), init("zero", 0.0), *inits],
-        )
-    )
-
-
-def expand_bomb(weights: Weights) -> bytes:
-    side = [
-        helper.make_node("Expand", ["xmin", "big_shape"], ["big"]),  # [2^30, 4] float: 16 GiB
-        helper.make_node("ReduceSum", ["big"], ["side"], keepdims=0),
-    ]
-    return with_side_branch(weights, side, [init("big_shape", [2**30, 4], np.int64)])
-
-
-def constant_of_shape_bomb(weights: Weights) -> bytes:
-    side = [
-        helper.make_node("Shape", ["xmin"], ["s0"]),  # () -> [], data-dependent enough
-        helper.make_node("Concat", ["s0", "n"], ["shape"], axis=0),
-        helper.make_node(
-            "ConstantOfShape",
-            ["shape"],
-            ["big"],
-            value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
-        ),
-        helper.make_node("ReduceSum", ["big"], ["bigsum"], keepdims=0),
-        helper.make_node("Add", ["bigsum", "xmin"], ["side"]),
-    ]
-    return with_side_branch(weights, side, [init("n", [2**31], np.int64)])
-
-
-def endless_loop(weights: Weights) -> bytes:
-    body = helper.make_graph(
-        [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
-        ],
-        "body",
-        [vi("i", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL), vi("v_in", [])],
-        [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [])],
-        [init("one", 1.0)],
-    )
-    side = [helper.make_node("Loop", ["trip", "", "xmin"], ["side"], body=body)]
-    return with_side_branch(weights, side, [init("trip", 2**62, np.int64)])
 
 
 @pytest.mark.parametrize("bomb", [expand_bomb, constant_of_shape_bomb])
@@ -115,7 +56,6 @@ def test_time_limit_covers_the_whole_submission_not_each_step(
     """A near-chance model gets the diagnosis (6 runs on the sample) after its held-out run:
     each run alone fits in the limit, all together do not. The submission stops at the limit:
     scored, with the diagnosis cut short and said so (each step had its own limit once)."""
-    from bench.load import slow_model
 
     model = slow_model(24000)  # random weights; one Loop of 24,000 MatMuls per run
     one_batch = mnist_small.subset(np.arange(200), name="one-batch")

@@ -10,7 +10,7 @@ import pytest
 
 from reference import manifest
 from reference.onnxcheck import accuracy, float_param_count, metadata, session, sha256_file
-from reference.preprocess import LAYOUTS, PRESETS, prepare
+from reference.preprocess import ENGINE_LAYOUTS, LAYOUTS, PRESETS, prepare
 
 # Keras model.summary() counts from the course (issue 4): total, trainable
 KERAS_PARAMS = {
@@ -77,6 +77,7 @@ def test_manifest_entry(name: str) -> None:
     assert e["size_bytes"] == path.stat().st_size
     assert e["dataset"] in ("mnist", "cifar10")
     assert e["preprocess"] in PRESETS and e["layout"] in LAYOUTS
+    assert set(LAYOUTS) <= set(ENGINE_LAYOUTS)
     assert e["train_size"] + e["val_size"] > 0 and e["test_size"] == 10000
     assert 0 < e["val_accuracy"] <= 1 and 0 < e["test_accuracy"] <= 1
     if e["dataset"] == "cifar10":

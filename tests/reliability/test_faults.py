@@ -8,9 +8,11 @@ import subprocess
 import time
 
 import pytest
-from podium_reliability import competition, row, submit, sweep, wait_running, wait_status
 
-from bench import load
+from testsupport.hostile import slow_model
+from testsupport.procs import PostgresServer, wait_for
+from testsupport.reliability import competition, row, submit, sweep, wait_running, wait_status
+from testsupport.stack import api_submit, seed
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +22,7 @@ def test_worker_killed_mid_grading_is_retried_once_then_given_up(make_stack, rel
     the attempt and a new worker grades it exactly once; a submission whose worker is killed on
     both of its PODIUM_MAX_ATTEMPTS=2 attempts fails with worker_lost and the reason."""
     stack = make_stack(env={"PODIUM_MAX_ATTEMPTS": "2"})
-    tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
     stack.start_web(workers=1, threads=2)
     worker = stack.start_worker("w1", "cpu")
 
@@ -64,7 +66,7 @@ def test_broker_down_uploads_are_kept_and_graded_when_it_returns(make_stack, rel
     stack = make_stack(
         broker="redis", env={"PODIUM_REQUEUE_AFTER_S": "10", "PODIUM_SWEEP_SECONDS": "5"}
     )
-    tokens = load.seed(stack, npz=rel_data["npz"], users=3, competitions=[competition()])
+    tokens = seed(stack, npz=rel_data["npz"], users=3, competitions=[competition()])
     stack.start_web(workers=1, threads=4)
     worker = stack.start_worker("w1", "cpu,gpu", beat=True)
     assert stack.redis is not None
@@ -95,13 +97,13 @@ def test_database_restarted_during_grading_retries_without_half_results(
     """A private PostgreSQL restarts while a worker grades: that attempt cannot write anything;
     the submission is graded again and its result is written once, whole."""
     try:
-        pg = load.PostgresServer(tmp_path / "pg")
+        pg = PostgresServer(tmp_path / "pg")
     except (RuntimeError, subprocess.CalledProcessError) as e:
         pytest.skip(f"no private PostgreSQL: {e}")
     pg.start()
     try:
         stack = make_stack(database=pg.url("podium"))
-        tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+        tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
         stack.start_web(workers=1, threads=2)
         worker = stack.start_worker("w1", "cpu")
         sid = submit(stack, tokens, rel_data["slow"])
@@ -149,10 +151,10 @@ def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     try:
         stack = make_stack()
-        tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+        tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
         stack.start_web(workers=1, threads=2, env={"PODIUM_PRIVATE_ROOT": str(mnt)})
-        big = load.slow_model(10, pad_mb=1.0)
-        status, body = load.api_submit(stack.web_url, tokens["student000"], "digits", big)
+        big = slow_model(10, pad_mb=1.0)
+        status, body = api_submit(stack.web_url, tokens["student000"], "digits", big)
         assert status == 503, (status, body)
         assert body["code"] == "storage_full" and "space" in body["message"], body
         assert stack.sql("SELECT COUNT(*) FROM competitions_submission")[0][0] == 0
@@ -160,9 +162,7 @@ def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
         leftovers = [p for p in mnt.rglob("*") if p.is_file()]
         assert leftovers == [], leftovers
         # A small upload still fits: the failure was the disk, not a broken web worker.
-        status, body = load.api_submit(
-            stack.web_url, tokens["student000"], "digits", rel_data["good"]
-        )
+        status, body = api_submit(stack.web_url, tokens["student000"], "digits", rel_data["good"])
         assert status == 201, (status, body)
     finally:
         for proc in stack.procs if "stack" in locals() else []:
@@ -212,7 +212,7 @@ else:
 
 def test_same_task_delivered_twice_at_once_gives_one_result(make_stack, rel_data, tmp_path):
     stack = make_stack()
-    load.seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
     model = tmp_path / "m.onnx"
     model.write_bytes(rel_data["good"])
     got = stack.django(CLAIM_RACE, model=str(model), mode="threads")
@@ -235,7 +235,7 @@ def test_same_task_delivered_twice_at_once_gives_one_result(make_stack, rel_data
         return [o for o in ("'scored'", "'skipped'") for _ in range(text.count(o))]
 
     try:
-        load.wait_for(lambda: len(outcomes()) == 4, 60, "all four deliveries to be handled")
+        wait_for(lambda: len(outcomes()) == 4, 60, "all four deliveries to be handled")
     except TimeoutError:
         print(workers[0].text()[-2500:], workers[1].text()[-2500:])
         raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -18,20 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
-from podium_reliability import competition, row, submit, wait_status
 
-from bench import load
-
-# The engine tests' model builders, imported as plain modules: pytest puts tests/grader on
-# sys.path only when it collects that folder, so put it there for a run of this folder alone.
-GRADER_TESTS = str(Path(__file__).resolve().parents[1] / "grader")
-if GRADER_TESTS not in sys.path:
-    sys.path.append(GRADER_TESTS)
-from grader_helpers import init, linear_model, make_model, raw, vi  # noqa: E402
-from test_rejections import external_tensor, gemm_model  # noqa: E402
-from test_sandbox import endless_loop, expand_bomb  # noqa: E402
-
-from grader.sandbox import GRACE_S  # noqa: E402
+from grader.sandbox import GRACE_S
+from testsupport.hostile import endless_loop, expand_bomb, external_tensor, gemm_model
+from testsupport.onnx_build import init, linear_model, make_model, raw, vi
+from testsupport.reliability import competition, row, submit, wait_status
+from testsupport.stack import Stack, api_get, api_submit, seed
 
 pytestmark = pytest.mark.slow
 
@@ -140,11 +131,11 @@ REFUSED = [  # (id, file, code, words the message must hold)
 def podium(rel_data, tmp_path_factory):
     """A stack with a normal worker (cpu queue) and one whose sandbox children SIGSEGV before
     running (PODIUM_TEST_CRASH=run, its own queue), both started at once."""
-    stack = load.Stack(tmp_path_factory.mktemp("hostile") / "stack")
+    stack = Stack(tmp_path_factory.mktemp("hostile") / "stack")
     try:
         stack.migrate()
         comps = [competition(time_limit_s=TIME_LIMIT_S), competition("crashy", queue=CRASH_QUEUE)]
-        tokens = load.seed(stack, npz=rel_data["npz"], users=1, competitions=comps)
+        tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=comps)
         stack.start_web(workers=1, threads=2)
         worker = stack.start_worker("w1", "cpu", wait=False)
         crasher = stack.start_worker(
@@ -163,7 +154,7 @@ def podium(rel_data, tmp_path_factory):
         stack.close()
 
 
-def submissions(stack: load.Stack) -> dict[str, tuple[Any, ...]]:
+def submissions(stack: Stack) -> dict[str, tuple[Any, ...]]:
     """Every row's id -> (status, attempts, error_code, public_score): to see what changed."""
     rows = stack.sql(
         "SELECT id, status, attempts, error_code, public_score FROM competitions_submission"
@@ -171,19 +162,19 @@ def submissions(stack: load.Stack) -> dict[str, tuple[Any, ...]]:
     return {str(r[0]).replace("-", ""): tuple(r[1:]) for r in rows}
 
 
-def stored_files(stack: load.Stack) -> list[Path]:
+def stored_files(stack: Stack) -> list[Path]:
     """Everything in the stack's private storage (uploads and the dataset)."""
     return sorted(p for p in (stack.var / "private").rglob("*") if p.is_file())
 
 
 def leaderboard(podium: dict) -> list[tuple[str, float]]:
-    board = load.api_get(
+    board = api_get(
         podium["stack"].web_url, podium["tokens"]["student000"], "/competitions/digits/leaderboard"
     )
     return [(r["name"], r["score"]) for r in board["rows"]]
 
 
-def grading_seconds(stack: load.Stack, sid: str) -> float:
+def grading_seconds(stack: Stack, sid: str) -> float:
     started, finished = stack.sql(
         "SELECT started_at, finished_at FROM competitions_submission"
         f" WHERE REPLACE(CAST(id AS TEXT), '-', '') = '{sid.replace('-', '')}'"
@@ -211,13 +202,13 @@ def assert_failed_for_the_student(podium: dict, sid: str, code: str, words: list
     assert r["error_code"] == code, r
     assert all(w in r["error_message"] for w in words), r["error_message"]
     assert r["public_score"] is None and r["result"] is None and r["counts_toward_quota"]
-    seen = load.api_get(stack.web_url, podium["tokens"]["student000"], f"/submissions/{sid}")
+    seen = api_get(stack.web_url, podium["tokens"]["student000"], f"/submissions/{sid}")
     assert seen["status"] == "failed" and seen["error_code"] == code, seen
     assert seen["error_message"] == r["error_message"]
     return r
 
 
-def assert_no_redelivery(stack: load.Stack, sid: str, code: str) -> None:
+def assert_no_redelivery(stack: Stack, sid: str, code: str) -> None:
     """After a pause the failed row is still failed on its single attempt: no loop."""
     time.sleep(1.5)
     r = row(stack, sid)
@@ -235,7 +226,7 @@ def test_hostile_upload_is_refused_with_its_code_and_leaves_nothing(podium, data
     stack = podium["stack"]
     before, files_before = submissions(stack), stored_files(stack)
     refusals = stack.sql("SELECT COUNT(*) FROM competitions_refusedupload")[0][0]
-    status, body = load.api_submit(stack.web_url, podium["tokens"]["student000"], "digits", data)
+    status, body = api_submit(stack.web_url, podium["tokens"]["student000"], "digits", data)
     assert status == 400, (status, body)
     assert body["code"] == code and body["message"], body
     assert all(w in body["message"] for w in words), body["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -54,7 +55,7 @@ class _Graph:
         self.nodes.append(helper.make_node("Relu", [f"{name}.g"], [f"{name}.r"]))
         return f"{name}.r"
 
-    def add(self, op: str, inputs: list[str], output: str, **attrs: object) -> str:
+    def add(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:
         self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
         return output
 

@@ -1,11 +1,12 @@
-"""Helpers shared by the reliability tests (data and processes come from bench/load.py)."""
+"""What the reliability tests do to a private stack: submit, read a row, wait on a status, sweep."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from bench import load
+from testsupport.procs import wait_for
+from testsupport.stack import Stack, api_submit
 
 SWEEP = """
 import datetime as dt
@@ -15,12 +16,12 @@ result = submissions_sweep(now=timezone.now() + dt.timedelta(seconds=params["ahe
 """
 
 
-def sweep(stack: load.Stack, ahead_s: float = 7200) -> dict[str, int]:
+def sweep(stack: Stack, ahead_s: float = 7200) -> dict[str, int]:
     """Run the sweeper as beat would once `ahead_s` more seconds have passed."""
     return dict(stack.django(SWEEP, ahead_s=ahead_s))
 
 
-def row(stack: load.Stack, sid: str) -> dict[str, Any]:
+def row(stack: Stack, sid: str) -> dict[str, Any]:
     cols = (
         "status",
         "attempts",
@@ -43,7 +44,7 @@ def row(stack: load.Stack, sid: str) -> dict[str, Any]:
 
 
 def wait_status(
-    stack: load.Stack,
+    stack: Stack,
     sid: str,
     statuses: tuple[str, ...],
     timeout: float = 90,
@@ -55,10 +56,10 @@ def wait_status(
             return r
         return None
 
-    return load.wait_for(ok, timeout, f"{sid} to be {statuses}", interval=0.1)
+    return wait_for(ok, timeout, f"{sid} to be {statuses}", interval=0.1)
 
 
-def wait_running(stack: load.Stack, sid: str, attempt: int, timeout: float = 90) -> None:
+def wait_running(stack: Stack, sid: str, attempt: int, timeout: float = 90) -> None:
     """Until the attempt is running and the model is loaded (the worker is mid-grading)."""
     wait_status(stack, sid, ("running",), timeout, attempts=attempt)
     time.sleep(1.0)
@@ -66,18 +67,18 @@ def wait_running(stack: load.Stack, sid: str, attempt: int, timeout: float = 90)
 
 
 def submit(
-    stack: load.Stack,
+    stack: Stack,
     tokens: dict[str, str],
     data: bytes,
     user: str = "student000",
     slug: str = "digits",
 ) -> str:
-    status, body = load.api_submit(stack.web_url, tokens[user], slug, data)
+    status, body = api_submit(stack.web_url, tokens[user], slug, data)
     assert status == 201, (status, body)
     return str(body["id"])
 
 
-def competition(slug: str = "digits", **kw) -> dict:
+def competition(slug: str = "digits", **kw: Any) -> dict[str, Any]:
     return {
         "slug": slug,
         "title": slug.title(),

@@ -1,0 +1,147 @@
+"""Models built to hurt the grader: memory bombs, endless loops, slow graphs, external-data
+references. Each is a valid ONNX file; what it does is what the sandbox must survive or refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from testsupport.mnist import mnist_io_model, tensor
+from testsupport.onnx_build import Weights, bare_tensor, init, make_model, raw, vi
+
+
+def with_side_branch(weights: Weights, side: list[onnx.NodeProto], inits: list[Any]) -> bytes:
+    """logits + 0 * side(x): the side branch depends on the input, so it cannot be folded away."""
+    w, b = weights
+    nodes = [
+        helper.make_node("Gemm", ["x", "W", "B"], ["logits"]),
+        helper.make_node("ReduceMin", ["x"], ["xmin"], keepdims=0),
+        *side,  # reads "xmin", writes the scalar "side"
+        helper.make_node("Mul", ["side", "zero"], ["nothing"]),
+        helper.make_node("Add", ["logits", "nothing"], ["y"]),
+    ]
+    return raw(
+        make_model(
+            nodes,
+            [vi("x", ["N", 784])],
+            [vi("y", ["N", 10])],
+            [init("W", w), init("B", b), init("zero", 0.0), *inits],
+        )
+    )
+
+
+def expand_bomb(weights: Weights) -> bytes:
+    side = [
+        helper.make_node("Expand", ["xmin", "big_shape"], ["big"]),  # [2^30, 4] float: 16 GiB
+        helper.make_node("ReduceSum", ["big"], ["side"], keepdims=0),
+    ]
+    return with_side_branch(weights, side, [init("big_shape", [2**30, 4], np.int64)])
+
+
+def constant_of_shape_bomb(weights: Weights) -> bytes:
+    side = [
+        helper.make_node("Shape", ["xmin"], ["s0"]),  # () -> [], data-dependent enough
+        helper.make_node("Concat", ["s0", "n"], ["shape"], axis=0),
+        helper.make_node(
+            "ConstantOfShape",
+            ["shape"],
+            ["big"],
+            value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
+        ),
+        helper.make_node("ReduceSum", ["big"], ["bigsum"], keepdims=0),
+        helper.make_node("Add", ["bigsum", "xmin"], ["side"]),
+    ]
+    return with_side_branch(weights, side, [init("n", [2**31], np.int64)])
+
+
+def endless_loop(weights: Weights) -> bytes:
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+        ],
+        "body",
+        [vi("i", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL), vi("v_in", [])],
+        [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [])],
+        [init("one", 1.0)],
+    )
+    side = [helper.make_node("Loop", ["trip", "", "xmin"], ["side"], body=body)]
+    return with_side_branch(weights, side, [init("trip", 2**62, np.int64)])
+
+
+def external_tensor(name: str, location: str) -> TensorProto:
+    t = bare_tensor(name, [784, 10])
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", str(784 * 10 * 4))):
+        entry = t.external_data.add()
+        entry.key, entry.value = k, v
+    return t
+
+
+def gemm_model(extra_nodes: list[onnx.NodeProto], inits: list[TensorProto]) -> onnx.ModelProto:
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        *extra_nodes,
+        helper.make_node("Gemm", ["flat", "W"], ["y"]),
+    ]
+    return make_model(nodes, [vi("x", ["N", 1, 28, 28])], [vi("y", ["N", 10])], inits)
+
+
+def slow_model(trips: int, *, n: int = 128, pad_mb: float = 0.0) -> bytes:
+    """A linear classifier plus a Loop of `trips` (n x n) MatMul+Tanh steps on a state derived
+    from the input (so nothing folds it away); the loop adds 0 to the logits. About 0.27 ms per
+    trip on one core: 20000 trips grade in about 5.5 s. pad_mb adds an unused-looking weight to
+    make the file larger (it is multiplied by 0 too)."""
+    rng = np.random.default_rng(0)
+    m = (rng.normal(0, 1, (n, n)) / np.sqrt(n)).astype(np.float32)
+    body = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["s_in", "M"], ["mm"]),
+            helper.make_node("Tanh", ["mm"], ["s_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [n, n]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [n, n]),
+        ],
+    )
+    nodes = [
+        helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "W", "B"], ["logits"]),
+        helper.make_node("ReduceMean", ["flat"], ["mean"], keepdims=0),
+        helper.make_node("Expand", ["mean", "SHAPE"], ["s0"]),
+        helper.make_node("Loop", ["TRIPS", "COND", "s0"], ["s_final"], body=body),
+        helper.make_node("ReduceMean", ["s_final"], ["sm"], keepdims=0),
+        helper.make_node("Mul", ["sm", "ZERO"], ["z"]),
+        helper.make_node("Add", ["logits", "z"], ["output"]),
+    ]
+    w = rng.normal(0, 0.01, (784, 10)).astype(np.float32)
+    inits = [
+        tensor("W", w),
+        tensor("B", np.zeros(10, np.float32)),
+        tensor("M", m),
+        tensor("SHAPE", np.array([n, n], np.int64)),
+        tensor("TRIPS", np.array(trips, np.int64)),
+        tensor("COND", np.array(True)),
+        tensor("ZERO", np.array(0.0, np.float32)),
+    ]
+    if pad_mb:
+        k = int(pad_mb * 1024 * 1024 / 4 / 10)
+        inits.append(tensor("PAD", rng.normal(0, 1, (k, 10)).astype(np.float32)))
+        nodes[-2:] = [
+            helper.make_node("ReduceMean", ["PAD"], ["pm"], keepdims=0),
+            helper.make_node("Add", ["sm", "pm"], ["smp"]),
+            helper.make_node("Mul", ["smp", "ZERO"], ["z"]),
+            helper.make_node("Add", ["logits", "z"], ["output"]),
+        ]
+    return mnist_io_model(nodes, inits, "slow")
