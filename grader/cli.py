@@ -97,8 +97,9 @@ def _print_human(result: dict[str, Any], summary: str) -> None:
     )
     pcs = " ".join(f"{a:.3f}" if a is not None else "-" for a in s["per_class_accuracy"])
     print(f"Per-class accuracy: {pcs}")
+    macs = "unavailable" if result["macs"] is None else f"{result['macs']:,}"
     print(
-        f"Params: {result['params']:,}   MACs/image: {result['macs']:,}   file: {result['file_bytes']:,} bytes"
+        f"Params: {result['params']:,}   MACs/image: {macs}   file: {result['file_bytes']:,} bytes"
     )
     print(f"Inference: {result['ms_per_image']:.4f} ms/image on {result['provider']}")
     for limit in result.get("limits_not_applied") or []:

@@ -35,6 +35,8 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
             dims[0].dim_value = 1
     try:
         m = onnx.shape_inference.infer_shapes(m, strict_mode=False, data_prop=True)
+    except MemoryError:
+        raise  # the figures are unavailable, not zero (the analysis child says so)
     except Exception:  # noqa: BLE001 - inference is best effort; MACs then count what is known
         pass
     out: dict[str, list[int | None]] = {}

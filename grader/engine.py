@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from grader import efficiency
+from grader.analysis import Analysis
 from grader.datasets import Dataset
 from grader.metrics import compute_scores
-from grader.prepare import Prepared, prepare
-from grader.run import Ran, run_in_sandbox
+from grader.prepared import Prepared
+from grader.run import Deadline, Ran, run_in_sandbox
 from grader.sandbox import SandboxPool
 from grader.timer import Timer
 from grader.types import DEFAULT_LIMITS, GradeResult, Limits, Preprocess
@@ -27,18 +28,19 @@ def check_upload(
     layout: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
-    """The fast checks run at upload (no onnxruntime): raises Rejected, or returns what was found."""
-    p = prepare(
-        data,
-        filename,
-        image_shape=image_shape,
-        n_classes=n_classes,
-        preprocess_name=preprocess,
-        mean=mean,
-        std=std,
-        layout=layout,
-        limits=limits,
-    )
+    """The checks run at upload, in the analysis child (no onnxruntime, nothing parsed in this
+    process): raises Rejected, or returns what was found."""
+    with Analysis(limits=limits) as analysis:
+        p = analysis.prepare(
+            data,
+            filename,
+            image_shape=image_shape,
+            n_classes=n_classes,
+            preprocess_name=preprocess,
+            mean=mean,
+            std=std,
+            layout=layout,
+        )
     return {
         "format": p.fmt,
         "layout": p.plan.layout,
@@ -46,13 +48,15 @@ def check_upload(
         "preprocess": p.preprocess.to_dict(),
         "adaptation": p.notes,
         "file_bytes": p.file_bytes,
-        "params": efficiency.count_params(p.model),
+        "params": p.params,
     }
 
 
-def _notes(prep: Prepared, ran: Ran) -> list[str]:
+def _notes(prep: Prepared, ran: Ran, unavailable: str | None) -> list[str]:
     got = ran.got
     notes = list(prep.notes) + ([ran.cut] if ran.cut else [])
+    if unavailable:
+        notes.append(unavailable)
     notes.append(
         f"preprocessing: {preprocess_text(prep.preprocess)} (from {prep.preprocess.source})"
     )
@@ -97,7 +101,7 @@ def _report(
         macs=eff["macs"],
         file_bytes=prep.file_bytes,
         ms_per_image=timings["inference_ms"] / max(len(dataset), 1),
-        adaptation=_notes(prep, ran),
+        adaptation=_notes(prep, ran, eff.get("unavailable")),
         diagnosis=ran.diagnosis,
         summary=eff["summary"],
         output_kind=got.kind,
@@ -120,27 +124,39 @@ def grade(
     limits: Limits = DEFAULT_LIMITS,
     pool: SandboxPool | None = None,
     progress: Callable[[float], None] | None = None,
+    analysis_pool: SandboxPool | None = None,
 ) -> GradeResult:
     """Score one model on a held-out dataset. Raises Rejected or RunFailed with the reason.
 
-    Prepare (static checks, adaptation, efficiency), run (the sandbox), report (scores)."""
+    Prepare (static checks and adaptation, in the analysis child), run (the inference child,
+    while the analysis child measures efficiency), report (scores), all under one deadline."""
     timer = Timer()
-    prep = prepare(
-        data,
-        filename,
-        image_shape=dataset.image_shape,
-        n_classes=dataset.n_classes,
-        preprocess_name=preprocess,
-        mean=mean,
-        std=std,
-        layout=layout,
-        limits=limits,
-    )
-    eff = efficiency.analyse(prep.model)
-    timer.mark("checked")
-    ran = run_in_sandbox(
-        prep, dataset, sample=sample, limits=limits, pool=pool, progress=progress, timer=timer
-    )
+    deadline = Deadline(limits.time_s)
+    with Analysis(limits=limits, pool=analysis_pool) as analysis:
+        prep = analysis.prepare(
+            data,
+            filename,
+            image_shape=dataset.image_shape,
+            n_classes=dataset.n_classes,
+            preprocess_name=preprocess,
+            mean=mean,
+            std=std,
+            layout=layout,
+            time_s=deadline.left(),
+        )
+        timer.mark("checked")
+        analysis.start_efficiency()
+        ran = run_in_sandbox(
+            prep,
+            dataset,
+            sample=sample,
+            limits=limits,
+            deadline=deadline,
+            pool=pool,
+            progress=progress,
+            timer=timer,
+        )
+        eff = analysis.efficiency(time_s=deadline.at - time.monotonic())
     return _report(prep, ran, dataset, eff, timer)
 
 

@@ -32,6 +32,8 @@ from grader.npzsafe import open_npz
 OPSET = 17
 IR_VERSION = 8
 MAX_LAYERS = 500
+MAX_SPEC_BYTES = 1 << 20  # the JSON spec of 500 layers fits in a few KB
+MAX_SPEC_DEPTH = 8  # {layers: [{mean: [..]}]} is 4 deep
 ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 
 
@@ -244,12 +246,50 @@ LAYERS: dict[str, LayerBuilder] = {
 }
 
 
+def _json_depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings, read before json.loads builds anything
+    (a deep or huge structure costs memory and recursion before any count can be checked)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _spec_text(arrays: dict[str, np.ndarray]) -> str:
+    arch = arrays["architecture"]
+    if arch.dtype.kind not in "US" or arch.size != 1:
+        raise Rejected("npz_invalid", "'architecture' must be one string holding the JSON spec")
+    if arch.nbytes > MAX_SPEC_BYTES:
+        raise Rejected(
+            "npz_invalid",
+            f"'architecture' is {arch.nbytes:,} bytes; a layer spec needs at most {MAX_SPEC_BYTES:,}",
+        )
+    text = str(arch.reshape(()).item())
+    if _json_depth(text) > MAX_SPEC_DEPTH:
+        raise Rejected("npz_invalid", f"'architecture' nests deeper than {MAX_SPEC_DEPTH} levels")
+    return text
+
+
 def parse_spec(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if "architecture" not in arrays:
         raise Rejected("npz_invalid", "the .npz has no 'architecture' entry (the JSON layer spec)")
     try:
-        spec = json.loads(str(arrays["architecture"].reshape(()).item()))
-    except (ValueError, TypeError) as e:
+        spec = json.loads(_spec_text(arrays))
+    except (ValueError, TypeError, RecursionError) as e:
         raise Rejected("npz_invalid", f"'architecture' is not valid JSON: {e}") from e
     if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
         raise Rejected("npz_invalid", "'architecture' must be an object with a 'layers' list")
@@ -267,9 +307,10 @@ def parse_spec(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return spec
 
 
-def npz_to_onnx(data: bytes) -> onnx.ModelProto:
-    """Convert a NumPy network to an ONNX model; raises Rejected with the reason."""
-    arrays = open_npz(data, max_total_bytes=512 << 20)
+def npz_to_onnx(data: bytes, *, max_total_bytes: int = 512 << 20) -> onnx.ModelProto:
+    """Convert a NumPy network to an ONNX model; raises Rejected with the reason.
+    `max_total_bytes`: what its arrays may hold decompressed (a zip bomb stops there)."""
+    arrays = open_npz(data, max_total_bytes=max_total_bytes)
     spec = parse_spec(arrays)
     b = _Builder(arrays, spec["input_shape"])
     for i, layer in enumerate(spec["layers"]):

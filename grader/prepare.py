@@ -1,32 +1,21 @@
 """Preparing an upload: size and format, the static checks, preprocessing and input adaptation.
 
-No model runs here (no onnxruntime): the upload check and the grader's first step share it.
+No model runs here (no onnxruntime). It runs in the analysis child (grader.analysis_child), under
+its memory limit and the parent's deadline: it is where an untrusted file is parsed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import onnx
 
-from grader import adapt, preprocess, validate
+from grader import adapt, efficiency, preprocess, validate, wirescan
 from grader.errors import Rejected
-from grader.types import DEFAULT_LIMITS, Limits, Preprocess
+from grader.prepared import Prepared
+from grader.types import DEFAULT_LIMITS, Limits
 
-
-@dataclass
-class Prepared:
-    """A model that passed every static check, ready to run."""
-
-    model: onnx.ModelProto
-    checked: validate.CheckedModel
-    plan: adapt.InputPlan
-    preprocess: Preprocess
-    metadata: dict[str, str]
-    file_bytes: int
-    fmt: str
-    notes: list[str]
+NPZ_EXPANSION = 1.5  # a NumPy network may hold this much more than the upload limit, decompressed
 
 
 def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str]:
@@ -40,7 +29,9 @@ def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, 
 
         if not data:
             raise Rejected("empty_file", "the file is empty")
-        return npz_to_onnx(data), "npz"
+        cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
+        return npz_to_onnx(data, max_total_bytes=cap), "npz"
+    wirescan.check_counts(data)  # before parsing builds every message
     return validate.parse_model(data), "onnx"
 
 
@@ -55,7 +46,8 @@ def prepare(
     std: str | Sequence[float] | None = None,
     layout: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> Prepared:
+) -> tuple[Prepared, onnx.ModelProto]:
+    """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
     model, fmt = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -69,7 +61,20 @@ def prepare(
     notes = [*checked.notes, *plan.notes]
     if fmt == "npz":
         notes.insert(0, f"NumPy network converted to ONNX ({len(model.graph.node)} operators)")
-    return Prepared(model, checked, plan, pre, meta, len(data), fmt, notes)
+    model_bytes = data if fmt == "onnx" and not checked.modified else model.SerializeToString()
+    prep = Prepared(
+        model_bytes=model_bytes,
+        input_name=checked.input_name,
+        outputs=checked.outputs,
+        plan=plan,
+        preprocess=pre,
+        metadata=meta,
+        file_bytes=len(data),
+        fmt=fmt,
+        notes=notes,
+        params=efficiency.count_params(model),
+    )
+    return prep, model
 
 
 def _check_declared_outputs(checked: validate.CheckedModel, n_classes: int) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from grader import adapt, diagnose, outputs
 from grader.datasets import Dataset
 from grader.errors import Rejected, RunFailed
-from grader.prepare import Prepared
+from grader.prepared import Prepared
 from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
 from grader.timer import Timer
 from grader.types import Limits, Preprocess
@@ -54,7 +54,7 @@ def _run(
         plan=plan.to_wire(),
         mean=list(pre.mean),
         std=list(pre.std),
-        input_name=prep.checked.input_name,
+        input_name=prep.input_name,
         time_s=time_s,
     )
     return child.request(header, arrays, time_s=time_s, progress=progress, limit_s=deadline.limit_s)
@@ -101,6 +101,7 @@ def run_in_sandbox(
     *,
     sample: Dataset | None,
     limits: Limits,
+    deadline: Deadline,
     pool: SandboxPool | None,
     progress: Callable[[float], None] | None,
     timer: Timer,
@@ -108,14 +109,12 @@ def run_in_sandbox(
     """Load the model in a sandbox child, run the held-out set, interpret the outputs, and
     diagnose a poor score on the public sample, all under one deadline."""
     sandboxes = pool or default_pool()
-    deadline = Deadline(limits.time_s)
     child = sandboxes.acquire()
     clean = False
     try:
-        model_bytes = prep.model.SerializeToString()
         loaded, _ = child.request(
             {"op": "load", **run_limits_header(limits)},
-            {"model": np.frombuffer(model_bytes, dtype=np.uint8)},
+            {"model": np.frombuffer(prep.model_bytes, dtype=np.uint8)},
             time_s=deadline.left(),
             limit_s=limits.time_s,
         )

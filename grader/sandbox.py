@@ -55,21 +55,28 @@ def _select_on_pipes() -> bool:
 
 
 _ROOT = str(Path(__file__).resolve().parent.parent)
-_CHILD_CODE = (
-    f"import sys; sys.path.insert(0, {_ROOT!r}); from grader.sandbox_child import main; main()"
-)
+INFERENCE_CHILD = "grader.sandbox_child"  # onnxruntime, never onnx
+ANALYSIS_CHILD = "grader.analysis_child"  # onnx, never onnxruntime
+
+
+def _child_code(entry: str) -> str:
+    return f"import sys; sys.path.insert(0, {_ROOT!r}); from {entry} import main; main()"
 
 
 class ChildProcess:
-    """One sandbox child. Use `request` for each step, then `close`."""
+    """One sandbox child. Use `request` for each step, then `close`.
 
-    def __init__(self) -> None:
+    `entry`: the child's module, the inference child or the analysis child; `crashed`: what a
+    crash broke, for its message."""
+
+    def __init__(self, entry: str = INFERENCE_CHILD, crashed: str = "onnxruntime") -> None:
+        self.entry, self.crashed = entry, crashed
         env = {k: os.environ[k] for k in _SAFE_ENV if k in os.environ}
         env["PYTHONPATH"] = _ROOT  # only the grader package's location
         env["OMP_NUM_THREADS"] = "1"
         self._dir = tempfile.TemporaryDirectory(prefix="podium-sandbox-")
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _CHILD_CODE],
+            [sys.executable, "-I", "-c", _child_code(entry)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -213,7 +220,7 @@ class ChildProcess:
                 return RunFailed(
                     "crashed", f"the model's process was killed ({name}); out of memory?"
                 )
-            return RunFailed("crashed", f"the model crashed onnxruntime ({name})")
+            return RunFailed("crashed", f"the model crashed {self.crashed} ({name})")
         tail = " | ".join(self.stderr_lines[-3:])
         return RunFailed("crashed", f"the model's process exited with status {code}: {tail}"[:500])
 
@@ -261,22 +268,28 @@ class SandboxPool:
 
     MAX_USES = 20
 
-    def __init__(self, *, warm: bool = True) -> None:
+    def __init__(
+        self, *, warm: bool = True, entry: str = INFERENCE_CHILD, crashed: str = "onnxruntime"
+    ) -> None:
         self.warm = warm
+        self.entry, self.crashed = entry, crashed
         self._idle: ChildProcess | None = None
         self._spare: ChildProcess | None = None
         self._lock = threading.Lock()
         if warm:
-            self._spare = ChildProcess()
+            self._spare = self._new()
+
+    def _new(self) -> ChildProcess:
+        return ChildProcess(self.entry, self.crashed)
 
     def acquire(self) -> ChildProcess:
         with self._lock:
             idle, self._idle = self._idle, None
             if idle is not None and idle.proc.poll() is None:
                 return idle
-            child, self._spare = self._spare, (ChildProcess() if self.warm else None)
+            child, self._spare = self._spare, (self._new() if self.warm else None)
         if child is None or child.proc.poll() is not None:
-            child = ChildProcess()
+            child = self._new()
         return child
 
     def release(self, child: ChildProcess, *, clean: bool) -> None:

@@ -16,44 +16,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from grader import protocol
+from grader.oslimits import RESOURCE as _RESOURCE
+from grader.oslimits import limit_address_space
+from grader.oslimits import maybe_crash as _maybe_crash
+from grader.oslimits import vm_bytes as _vm_bytes
 from grader.providers import choose_providers
-
-_CRASH_HOOK = "PODIUM_TEST_CRASH"  # test hook: SIGSEGV itself at the named step
-# Test hook: behave as on a system without these OS limits (macOS, Windows), on Linux.
-_NO_LIMITS_HOOK = "PODIUM_TEST_NO_OS_LIMITS"
-
-
-def _address_space_limit() -> Any:
-    """The `resource` module where RLIMIT_AS and /proc exist (Linux), else None: macOS accepts
-    RLIMIT_AS without enforcing it, Windows has no `resource` at all."""
-    if os.environ.get(_NO_LIMITS_HOOK) or not sys.platform.startswith("linux"):
-        return None
-    try:
-        import resource
-    except ImportError:
-        return None
-    return resource if hasattr(resource, "RLIMIT_AS") else None
-
-
-_RESOURCE = _address_space_limit()
-
-
-def _vm_bytes() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _maybe_crash(step: str) -> None:
-    if os.environ.get(_CRASH_HOOK) == step:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGSEGV)
 
 
 def transform(
@@ -119,11 +86,8 @@ class Child:
         if req.get("memory_mb") and _RESOURCE is None:
             not_applied.append(f"memory limit ({req['memory_mb']} MB): no RLIMIT_AS on this system")
         elif req.get("memory_mb") and providers[0] == "CPUExecutionProvider":
-            # The limit counts what this submission adds to a child that has imported
-            # onnxruntime. Only the soft limit is set, so that a reused child can get the next
-            # submission's limit; raising it would need code running in here, and a model is data.
-            limit = self.base_vm + int(req["memory_mb"]) * (1 << 20)
-            _RESOURCE.setrlimit(_RESOURCE.RLIMIT_AS, (limit, _RESOURCE.RLIM_INFINITY))
+            # The limit counts what this submission adds to a child that has imported onnxruntime.
+            limit_address_space(self.base_vm, int(req["memory_mb"]))
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(req.get("threads", 2))
         so.inter_op_num_threads = 1

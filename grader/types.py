@@ -16,6 +16,8 @@ class Limits:
     memory_mb: int = 3072  # address space the child may add after loading onnxruntime
     threads: int = 2  # intra-op threads for onnxruntime
     max_file_mb: int = 100  # uploads above this are refused before being parsed
+    analysis_memory_mb: int = 1024  # what parsing and checking one upload may add (analysis child)
+    check_time_s: float = 30.0  # wall time for the upload check alone (the web's, before grading)
     use_cuda: bool | None = None  # None: CUDA when a device is present
 
 
@@ -45,7 +47,7 @@ class GradeResult:
     batch_mode: str
     provider: str
     params: int
-    macs: int
+    macs: int | None  # None: the analysis could not count them (see adaptation)
     file_bytes: int
     ms_per_image: float
     adaptation: list[str] = field(default_factory=list)

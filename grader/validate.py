@@ -10,7 +10,8 @@ runtime cannot load; models that take more than one input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import onnx
@@ -24,6 +25,10 @@ MAX_IR_VERSION = 13
 MIN_IR_VERSION = 3
 MAX_OPSET = 26
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+# Domains onnxruntime has kernels of its own for (contrib ops, NCHWc, training, ATen): a local
+# function there could be shadowed by one of them, so none may be defined there.
+RUNTIME_DOMAIN_PREFIXES = ("ai.onnx", "com.microsoft", "com.ms.", "org.pytorch.aten")
+MAX_INLINED_NODES = 200_000
 MAX_TOTAL_ELEMENTS = 256 << 20  # 1 GiB of float32 weights
 INPUT_DTYPES: dict[int, str] = {
     TensorProto.FLOAT: "float32",
@@ -87,8 +92,14 @@ def _graph_tensors(graph: onnx.GraphProto) -> Iterator[tuple[str, TensorProto]]:
 
 
 def _node_tensors(node: onnx.NodeProto) -> Iterator[tuple[str, TensorProto]]:
-    where = f"node {node.name or node.op_type!r}"
-    for a in node.attribute:
+    yield from _attribute_tensors(f"node {node.name or node.op_type!r}", node.attribute)
+
+
+def _attribute_tensors(
+    where: str, attributes: Iterable[AttributeProto]
+) -> Iterator[tuple[str, TensorProto]]:
+    """Every tensor in these attributes and their subgraphs (a node's, or a function's defaults)."""
+    for a in attributes:
         if (
             a.type == AttributeProto.SPARSE_TENSOR
             or a.HasField("sparse_tensor")
@@ -113,13 +124,54 @@ def _check_sparse(graph: onnx.GraphProto) -> None:
 
 
 def _all_nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
-    for node in graph.node:
+    yield from _nodes_within(graph.node)
+
+
+def _nodes_within(nodes: Iterable[onnx.NodeProto]) -> Iterator[onnx.NodeProto]:
+    """These nodes and every node of their subgraphs (If branches, Loop and Scan bodies)."""
+    for node in nodes:
         yield node
         for a in node.attribute:
             if a.HasField("g"):
                 yield from _all_nodes(a.g)
             for g in a.graphs:
                 yield from _all_nodes(g)
+
+
+def _every_node(model: onnx.ModelProto) -> Iterator[onnx.NodeProto]:
+    """The main graph's nodes and those of every function body, subgraphs included."""
+    yield from _all_nodes(model.graph)
+    for fn in model.functions:
+        yield from _nodes_within(fn.node)
+
+
+def _check_inlined_size(model: onnx.ModelProto) -> None:
+    """Functions calling functions multiply: each level calling the previous twice doubles the
+    work of shape inference and of onnxruntime's inlining. Count the graph as inlined."""
+    defined = {(f.domain, f.name): f for f in model.functions}
+    sizes: dict[tuple[str, str], int] = {}
+
+    def size(nodes: Iterable[onnx.NodeProto], calling: tuple[tuple[str, str], ...]) -> int:
+        total = 0
+        for node in _nodes_within(nodes):
+            key = (node.domain, node.op_type)
+            if key not in defined:
+                total += 1
+                continue
+            if key in calling:
+                raise Rejected("bad_function", f"function {key[0]}:{key[1]} calls itself")
+            if key not in sizes:
+                sizes[key] = size(defined[key].node, (*calling, key))
+            total += sizes[key]
+            if total > MAX_INLINED_NODES:
+                raise Rejected(
+                    "too_complex",
+                    f"with its functions expanded the model has more than {MAX_INLINED_NODES:,} "
+                    "operators; the grader takes at most that many",
+                )
+        return total
+
+    size(model.graph.node, ())
 
 
 def _check_tensor(where: str, t: TensorProto) -> int:
@@ -178,9 +230,9 @@ def _check_weights(model: onnx.ModelProto) -> None:
     for where, t in _graph_tensors(model.graph):
         total += _check_tensor(where, t)
     for fn in model.functions:
-        for node in fn.node:
-            for where, t in _node_tensors(node):
-                total += _check_tensor(f"function {fn.name!r} {where}", t)
+        defaults = _attribute_tensors("default attributes", fn.attribute_proto)
+        for where, t in itertools.chain(defaults, *(_node_tensors(n) for n in fn.node)):
+            total += _check_tensor(f"function {fn.name!r} {where}", t)
     if total > MAX_TOTAL_ELEMENTS:
         raise Rejected(
             "initializer_too_large",
@@ -189,10 +241,16 @@ def _check_weights(model: onnx.ModelProto) -> None:
 
 
 def _check_domains(model: onnx.ModelProto) -> None:
+    for fn in model.functions:
+        if fn.domain in STANDARD_DOMAINS or fn.domain.startswith(RUNTIME_DOMAIN_PREFIXES):
+            raise Rejected(
+                "custom_domain",
+                f"function {fn.domain}:{fn.name} is defined in a domain ONNX Runtime implements "
+                "itself; model-local functions need a domain of their own",
+            )
     functions = {(f.domain, f.name) for f in model.functions}
     function_domains = {f.domain for f in model.functions}
-    nodes = list(_all_nodes(model.graph)) + [n for f in model.functions for n in f.node]
-    for node in nodes:
+    for node in _every_node(model):
         if node.domain in STANDARD_DOMAINS or (node.domain, node.op_type) in functions:
             continue
         raise Rejected(
@@ -200,7 +258,8 @@ def _check_domains(model: onnx.ModelProto) -> None:
             f"operator {node.domain}:{node.op_type} is not standard ONNX; custom operators "
             "cannot be run (export with standard operators only)",
         )
-    for imp in model.opset_import:
+    imports = [*model.opset_import, *(i for f in model.functions for i in f.opset_import)]
+    for imp in imports:
         if imp.domain not in STANDARD_DOMAINS and imp.domain not in function_domains:
             raise Rejected(
                 "custom_domain",
@@ -272,6 +331,7 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
     notes: list[str] = []
     _check_weights(model)
     _check_domains(model)
+    _check_inlined_size(model)
     modified = _check_versions(model, notes)
     name, elem, dims = _check_input(model.graph)
     outputs = _outputs(model.graph)

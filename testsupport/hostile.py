@@ -145,3 +145,122 @@ def slow_model(trips: int, *, n: int = 128, pad_mb: float = 0.0) -> bytes:
             helper.make_node("Add", ["logits", "z"], ["output"]),
         ]
     return mnist_io_model(nodes, inits, "slow")
+
+
+def _with_linear(
+    weights: Weights, side: list[onnx.NodeProto], inits: list[Any], **kw: Any
+) -> bytes:
+    """A linear classifier on the flattened image plus `side` nodes reading "flat" and writing the
+    float scalar "side", added to the logits times 0 (so it must run, and changes nothing)."""
+    w, b = weights
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "W", "B"], ["logits"]),
+        *side,
+        helper.make_node("Mul", ["side", "zero"], ["nothing"]),
+        helper.make_node("Add", ["logits", "nothing"], ["y"]),
+    ]
+    inits = [init("W", w), init("B", b), init("zero", 0.0), *inits]
+    model = make_model(nodes, [vi("x", ["N", 1, 28, 28])], [vi("y", ["N", 10])], inits, **kw)
+    return raw(model)
+
+
+def dangling_node(weights: Weights, op: str = "LabelEncoder") -> bytes:
+    """A linear classifier beside an ai.onnx.ml node with an empty input name: onnx 1.23's shape
+    inference dereferences the missing input and dies with SIGSEGV (LabelEncoder, DictVectorizer)."""
+    w, b = weights
+    attrs: dict[str, Any] = (
+        {"keys_int64s": [1], "values_int64s": [2]}
+        if op == "LabelEncoder"
+        else {"int64_vocabulary": [1, 2]}
+    )
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "W", "B"], ["y"]),
+        helper.make_node(op, [""], ["junk"], domain="ai.onnx.ml", **attrs),
+    ]
+    model = make_model(
+        nodes,
+        [vi("x", ["N", 1, 28, 28])],
+        [vi("y", ["N", 10])],
+        [init("W", w), init("B", b)],
+        extra_opsets=[("ai.onnx.ml", 3)],
+    )
+    return raw(model)
+
+
+def nested_functions(weights: Weights, depth: int, domain: str = "local.fn") -> bytes:
+    """Model-local functions f1..f<depth>, each calling the previous one twice: the inlined graph,
+    and the work of shape inference over it, doubles with every level (2**depth)."""
+    fns = [
+        helper.make_function(
+            domain,
+            "f0",
+            ["a"],
+            ["b"],
+            [helper.make_node("Relu", ["a"], ["b"])],
+            [helper.make_opsetid("", 17)],
+        )
+    ]
+    for i in range(1, depth + 1):
+        body = [
+            helper.make_node(f"f{i - 1}", ["a"], ["m"], domain=domain),
+            helper.make_node(f"f{i - 1}", ["m"], ["b"], domain=domain),
+        ]
+        fns.append(
+            helper.make_function(
+                domain,
+                f"f{i}",
+                ["a"],
+                ["b"],
+                body,
+                [helper.make_opsetid("", 17), helper.make_opsetid(domain, 1)],
+            )
+        )
+    side = [
+        helper.make_node(f"f{depth}", ["flat"], ["deep"], domain=domain),
+        helper.make_node("ReduceSum", ["deep"], ["side"], keepdims=0),
+    ]
+    return _with_linear(weights, side, [], extra_opsets=[(domain, 1)], functions=fns)
+
+
+def concat_doubling(weights: Weights, k: int) -> bytes:
+    """Shape(x) concatenated with itself k times: 4 * 2**k integers. Cheap to run (2**22 int64 is
+    32 MB), but onnx's data propagation holds each as a shape dimension: gigabytes by k = 23."""
+    side = [helper.make_node("Shape", ["x"], ["s0"])]
+    for i in range(k):
+        side.append(helper.make_node("Concat", [f"s{i}", f"s{i}"], [f"s{i + 1}"], axis=0))
+    side += [
+        helper.make_node("Cast", [f"s{k}"], ["sf"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["sf"], ["side"], keepdims=0),
+    ]
+    return _with_linear(weights, side, [])
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field."""
+    tag, size, out = (number << 3) | 2, len(payload), bytearray()
+    for value in (tag, size):
+        while value > 0x7F:
+            out.append((value & 0x7F) | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out) + payload
+
+
+def empty_nodes(weights: Weights, count: int) -> bytes:
+    """A valid linear model followed by a second `graph` field of `count` empty NodeProtos, which
+    protobuf merges into the first: 2 bytes per operator, millions of messages when parsed."""
+    w, b = weights
+    base = raw(
+        make_model(
+            [
+                helper.make_node("Flatten", ["x"], ["flat"]),
+                helper.make_node("Gemm", ["flat", "W", "B"], ["y"]),
+            ],
+            [vi("x", ["N", 1, 28, 28])],
+            [vi("y", ["N", 10])],
+            [init("W", w), init("B", b)],
+        )
+    )
+    return base + _field(7, b"\x0a\x00" * count)

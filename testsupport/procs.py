@@ -17,7 +17,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -258,3 +258,53 @@ def pg_drop_database(url: str) -> None:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except psycopg.OperationalError:
         pass  # a private server already gone
+
+
+def _session_rss_kib(sid: int) -> int:
+    """Resident memory of every process in session `sid`, from /proc (Linux)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[3]) != sid:  # field 6 of stat: the session id
+                continue
+            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Measured:
+    """Run `cmd` in a session of its own, sampling the whole process tree's resident memory (the
+    sandbox children included) every 20 ms: exit status, output, peak MB and wall seconds."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _session_rss_kib(proc.pid))
+        if time.monotonic() - t0 > timeout:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise TimeoutError(f"{cmd} ran past {timeout} s")
+        time.sleep(0.02)
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    return Measured(proc.returncode, out, peak / 1024, time.monotonic() - t0)
+
+
+class Measured(NamedTuple):
+    rc: int
+    output: str
+    peak_mb: float
+    wall_s: float
