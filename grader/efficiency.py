@@ -18,6 +18,11 @@ _HIDDEN_OPS = {"Constant", "Identity", "Shape", "Cast", "Unsqueeze", "Squeeze", 
 MAX_SUMMARY_ROWS = 300
 
 
+def _printable(name: str) -> str:
+    """A name from the file as it may be shown and stored: no control characters, bounded."""
+    return "".join(c for c in name if c.isprintable())[:120]
+
+
 def count_params(model: onnx.ModelProto) -> int:
     return sum(math.prod(t.dims) for t in model.graph.initializer if t.data_type in FLOAT_TYPES)
 
@@ -103,8 +108,8 @@ def analyse(model: onnx.ModelProto) -> dict[str, Any]:
         if len(rows) < MAX_SUMMARY_ROWS:
             rows.append(
                 {
-                    "layer": node.name or f"{node.op_type.lower()}_{i}",
-                    "op": node.op_type,
+                    "layer": _printable(node.name) or f"{node.op_type.lower()}_{i}",
+                    "op": _printable(node.op_type),
                     "output_shape": shape,
                     "params": params,
                     "macs": node_macs,

@@ -264,3 +264,41 @@ def empty_nodes(weights: Weights, count: int) -> bytes:
         )
     )
     return base + _field(7, b"\x0a\x00" * count)
+
+
+def _if_branch(nodes: list[onnx.NodeProto], out: str) -> onnx.GraphProto:
+    return helper.make_graph(nodes, "branch", [], [vi(out, None)])
+
+
+def function_hiding(
+    weights: Weights,
+    hidden: onnx.NodeProto,
+    *,
+    domain: str = "local.fn",
+    default: onnx.AttributeProto | None = None,
+) -> bytes:
+    """A model-local function whose body holds an If whose branch runs `hidden` (reading "a",
+    writing "h"): the shape in which a contrib or custom operator, or a default attribute
+    holding external or sparse data, slipped past a validator that read only top-level nodes."""
+    branch = _if_branch([hidden], "h")
+    body = [
+        helper.make_node("ReduceMin", ["a"], ["amin"], keepdims=0),
+        helper.make_node("Greater", ["amin", "amin"], ["never"]),
+        helper.make_node("If", ["never"], ["hv"], then_branch=branch, else_branch=branch),
+        helper.make_node("Identity", ["a"], ["b"]),
+    ]
+    fn = helper.make_function(
+        domain,
+        "hide",
+        ["a"],
+        ["b"],
+        body,
+        [helper.make_opsetid("", 17)]
+        + ([helper.make_opsetid(hidden.domain, 1)] if hidden.domain else []),
+        attribute_protos=[default] if default is not None else None,
+    )
+    side = [
+        helper.make_node("hide", ["flat"], ["hidden_out"], domain=domain),
+        helper.make_node("ReduceSum", ["hidden_out"], ["side"], keepdims=0),
+    ]
+    return _with_linear(weights, side, [], extra_opsets=[(domain, 1)], functions=[fn])

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -29,6 +29,7 @@ from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import grading_send
 from competitions.services.standings import standing_refresh_for
 from competitions.splits import split_indices
+from competitions.storable import json_storable, text_storable
 from grader import grade
 from grader.errors import GraderError
 from grader.metrics import compute_scores
@@ -105,10 +106,10 @@ def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, count
     _running(sub_id, attempt).update(
         status=S.FAILED,
         error_code=code[:40],
-        error_message=message,
+        error_message=text_storable(message),
         finished_at=timezone.now(),
         counts_toward_quota=counts,
-        log=Concat(F("log"), Value(log)),
+        log=Concat(F("log"), Value(text_storable(log))),
     )
 
 
@@ -190,9 +191,15 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
     }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
     scored = Scored(result=result, public=public, private=private, metric=metric)
-    written = _write_result(
-        sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
-    )
+    try:
+        written = _write_result(
+            sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
+        )
+    except DataError as e:  # a value the database refuses: the submission fails, saying so
+        log += _log(f"result not stored: {e}")
+        message = f"The score could not be stored ({str(e).splitlines()[0][:200]}); staff can see the log."
+        _fail(sub.pk, attempt, code="result_unstorable", message=message, log=log, counts=False)
+        return "failed"
     return "scored" if written else "stale"
 
 
@@ -218,16 +225,16 @@ def _write_result(
             finished_at=timezone.now(),
             public_score=public[metric],
             private_score=private[metric],
-            public_scores=public,
-            private_scores=private,
-            result={**result.to_dict(), "pipeline_ms": pipeline_ms},
+            public_scores=json_storable(public),
+            private_scores=json_storable(private),
+            result=json_storable({**result.to_dict(), "pipeline_ms": pipeline_ms}),
             params=result.params,
             macs=result.macs,
             ms_per_image=result.ms_per_image,
             predictions=np.asarray(result.predictions, dtype=np.int16).tobytes(),
             error_code="",
             error_message="",
-            log=Concat(F("log"), Value(log)),
+            log=Concat(F("log"), Value(text_storable(log))),
         )
         if written:
             standing_refresh_for(submission=sub)
