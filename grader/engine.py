@@ -57,6 +57,9 @@ def _notes(prep: Prepared, ran: Ran, unavailable: str | None) -> list[str]:
     notes = list(prep.notes) + ([ran.cut] if ran.cut else [])
     if unavailable:
         notes.append(unavailable)
+    if ran.reply.get("ignored_outputs"):
+        ignored = ", ".join(ran.reply["ignored_outputs"])
+        notes.append(f"outputs ignored (not numeric tensors): {ignored}")
     notes.append(
         f"preprocessing: {preprocess_text(prep.preprocess)} (from {prep.preprocess.source})"
     )

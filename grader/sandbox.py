@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from grader import protocol
-from grader.errors import RunFailed
+from grader.errors import GraderError, Rejected, RunFailed
 from grader.types import Limits
 
 GRACE_S = 3.0
@@ -245,8 +245,10 @@ class ChildProcess:
         self._dir.cleanup()
 
 
-def _failure(reply: dict[str, Any], time_s: float) -> RunFailed:
+def _failure(reply: dict[str, Any], time_s: float) -> GraderError:
     code, message = reply.get("code", "runtime_error"), str(reply.get("message", ""))
+    if code == "bad_output":
+        return Rejected("bad_output", message[:600])
     if code == "memory_limit":
         return RunFailed(
             "memory_limit", "the model needed more memory than the limit allows: " + message[:300]

@@ -49,6 +49,40 @@ def transform(
     return np.ascontiguousarray(x)
 
 
+_NUMERIC = {
+    "float",
+    "float16",
+    "double",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+}
+_WIRE_INTEGER = np.int64  # integer outputs cross the pipe as int64 (the protocol's dtypes)
+
+
+class OutputsUnreadable(Exception):
+    code = "bad_output"
+
+
+def _readable(type_text: str) -> bool:
+    """Numeric tensors, and scikit-learn's ZipMap (a sequence of maps of float scores)."""
+    if type_text.startswith("tensor(") and type_text[7:-1] in _NUMERIC:
+        return True
+    return type_text.startswith("seq(map(") and type_text.endswith("tensor(float)))")
+
+
+def _wire_array(value: np.ndarray) -> np.ndarray:
+    if value.dtype.kind in "iu" and value.dtype not in (np.int32, np.int64, np.uint8):
+        return value.astype(_WIRE_INTEGER)
+    return value
+
+
 def _zipmap_to_array(value: Any) -> tuple[np.ndarray, list[Any]]:
     keys = sorted(value[0].keys()) if value else []
     return np.array([[row[k] for k in keys] for row in value], dtype=np.float32), keys
@@ -119,7 +153,16 @@ class Child:
         timer = threading.Timer(float(req["time_s"]), lambda: setattr(ro, "terminate", True))
         timer.daemon = True
         timer.start()
-        names = [o.name for o in self.session.get_outputs()]
+        outputs = self.session.get_outputs()
+        # Strings, sequences of tensors and optionals cannot be class scores: they are not even
+        # fetched (so not computed), and said in the report; a model with nothing else is refused.
+        names = [o.name for o in outputs if _readable(o.type)]
+        ignored = [f"{o.name!r} ({o.type})" for o in outputs if not _readable(o.type)]
+        if not names:
+            raise OutputsUnreadable(
+                "the model's outputs are " + ", ".join(ignored) + "; expected numeric class "
+                "scores (N, K) or class indices (N,)"
+            )
         chunks: dict[str, list[np.ndarray]] = {k: [] for k in names}
         extra: dict[str, Any] = {}
         t0 = time.perf_counter()
@@ -139,7 +182,7 @@ class Child:
                     if isinstance(value, list):  # scikit-learn ZipMap: a sequence of maps
                         value, keys = _zipmap_to_array(value)
                         extra.setdefault("zipmap_keys", {})[name] = [str(k) for k in keys]
-                    value = np.asarray(value)
+                    value = _wire_array(np.asarray(value))
                     if mode == "none" or (bs == 1 and (value.ndim == 0 or value.shape[0] != 1)):
                         value = value[None, ...]  # an output without a batch axis
                     chunks[name].append(value[:real] if mode == "fixed" else value)
@@ -150,10 +193,14 @@ class Child:
         finally:
             timer.cancel()
         arrays = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in chunks.items()}
+        if ignored:
+            extra["ignored_outputs"] = ignored
         return {"run_ms": (time.perf_counter() - t0) * 1000, **extra}, arrays
 
 
 def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, OutputsUnreadable):
+        return exc.code
     text = str(exc)
     if isinstance(exc, MemoryError) or "bad_alloc" in text or "Failed to allocate" in text:
         return "memory_limit"

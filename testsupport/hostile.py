@@ -302,3 +302,34 @@ def function_hiding(
         helper.make_node("ReduceSum", ["hidden_out"], ["side"], keepdims=0),
     ]
     return _with_linear(weights, side, [], extra_opsets=[(domain, 1)], functions=[fn])
+
+
+def odd_outputs(weights: Weights, kinds: tuple[str, ...], *, keep_scores: bool = True) -> bytes:
+    """A linear classifier with extra outputs that cannot be class scores: "string" (Cast to
+    text), "sequence" (a sequence of tensors), "optional" (an optional tensor)."""
+    w, b = weights
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "W", "B"], ["y"]),
+    ]
+    outs = [vi("y", ["N", 10])] if keep_scores else []
+    for kind in kinds:
+        if kind == "string":
+            nodes.append(helper.make_node("Cast", ["y"], ["text"], to=TensorProto.STRING))
+            outs.append(vi("text", ["N", 10], TensorProto.STRING))
+        elif kind == "sequence":
+            nodes.append(helper.make_node("SequenceConstruct", ["y", "y"], ["seq"]))
+            outs.append(
+                helper.make_value_info(
+                    "seq", helper.make_sequence_type_proto(helper.make_tensor_type_proto(1, None))
+                )
+            )
+        elif kind == "optional":
+            nodes.append(helper.make_node("Optional", ["y"], ["opt"]))
+            outs.append(
+                helper.make_value_info(
+                    "opt", helper.make_optional_type_proto(helper.make_tensor_type_proto(1, None))
+                )
+            )
+    model = make_model(nodes, [vi("x", ["N", 1, 28, 28])], outs, [init("W", w), init("B", b)])
+    return raw(model)

@@ -11,6 +11,7 @@ from grader.datasets import Dataset
 from grader.errors import Rejected
 from grader.outputs import interpret
 from grader.sandbox import SandboxPool
+from testsupport.hostile import odd_outputs
 from testsupport.onnx_build import OUTPUT_FORMS, Weights, init, linear_model, make_model, raw, vi
 
 EXPECTED_KIND = {
@@ -140,3 +141,33 @@ def test_interpret_tells_probabilities_from_logits() -> None:
     assert interpret({"p": p}, 3, 10).kind == "probabilities"
     assert interpret({"lp": np.log(p)}, 3, 10).kind == "log_probabilities"
     assert interpret({"z": p * 50}, 3, 10).kind == "logits"
+
+
+NAMES = {
+    "string": "text",
+    "sequence": "seq",
+    "optional": "opt",
+}  # as testsupport.hostile names them
+
+
+@pytest.mark.parametrize(
+    "kinds", [("string",), ("sequence",), ("optional",), ("string", "sequence")]
+)
+def test_string_sequence_and_optional_outputs_beside_scores_are_ignored_and_said(
+    kinds: tuple[str, ...], trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    result = grader.grade(odd_outputs(trained, kinds), "m.onnx", mnist_small, pool=pool)
+    assert result.accuracy > 0.85 and result.output_kind == "logits"
+    notes = [n for n in result.adaptation if n.startswith("outputs ignored")]
+    assert len(notes) == 1 and all(f"'{NAMES[k]}'" in notes[0] for k in kinds), result.adaptation
+
+
+def test_a_model_whose_only_output_is_text_is_bad_output(
+    trained: Weights, mnist_small: Dataset, pool: SandboxPool
+) -> None:
+    with pytest.raises(Rejected) as info:
+        grader.grade(
+            odd_outputs(trained, ("string",), keep_scores=False), "m.onnx", mnist_small, pool=pool
+        )
+    assert info.value.code == "bad_output"
+    assert "tensor(string)" in info.value.message
