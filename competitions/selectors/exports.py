@@ -15,6 +15,16 @@ def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.6f}"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A cell of text people typed (a name, a username, an e-mail): one that a spreadsheet would
+    run as a formula gets a leading single quote (OWASP's CSV injection advice). Numbers we
+    format ourselves (scores, ranks) never go through here, so they stay numbers."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def standings_csv(*, competition: Competition, private: bool = True) -> str:
     out = io.StringIO()
     w = csv.writer(out)
@@ -38,7 +48,7 @@ def standings_csv(*, competition: Competition, private: bool = True) -> str:
         w.writerow(
             [
                 r.rank,
-                r.name,
+                _text(r.name),
                 kind,
                 _fmt(r.score),
                 _fmt(r.public_score),
@@ -87,10 +97,10 @@ def grades_csv(
     for u in users:
         entry = by_user.get(u.pk)
         line = [
-            u.username,
-            u.email,
-            u.get_full_name(),
-            team_of.get(u.pk, ""),
+            _text(u.username),
+            _text(u.email),
+            _text(u.get_full_name()),
+            _text(team_of.get(u.pk, "")),
             _fmt(entry.score if entry else None),
             entry.rank if entry else "",
         ]

@@ -6,7 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
@@ -196,7 +198,16 @@ def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpRespo
     else:
         raise Http404("No such action")
     messages.success(request, f"Done: {action}.")
-    return redirect(request.POST.get("next") or "competitions:submission", pk=sub.pk)
+    return redirect(_safe_next(request) or reverse("competitions:submission", args=[sub.pk]))
+
+
+def _safe_next(request: AuthedRequest) -> str | None:
+    """`next` when it is a path on this site (never another host, never a URL name)."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe and target.startswith("/") else None
 
 
 def _csv(text: str, filename: str) -> HttpResponse:
