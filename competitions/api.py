@@ -26,6 +26,7 @@ from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services.submissions import submission_create
 from competitions.services.teams import team_for_user
 from competitions.services.tokens import token_authenticate, token_create
+from competitions.text import text_checked
 from grader.errors import Rejected
 from grader.preprocess import parse_values
 
@@ -208,8 +209,9 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
     }
 
 
-@api.post("/tokens", auth=None, response={201: TokenOut, 401: Error})
+@api.post("/tokens", auth=None, response={201: TokenOut, 400: Error, 401: Error})
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
+    text_checked(username=payload.username, name=payload.name)
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise ServiceError("bad_credentials")

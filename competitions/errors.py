@@ -46,6 +46,8 @@ ERRORS: dict[str, ErrorCode] = {
     "no_team": ErrorCode(400, "You are not in a team."),
     "team_submitted": ErrorCode(400, "The team has submitted: members can no longer leave."),
     "bad_roster": ErrorCode(400, "The CSV needs a header row with at least 'username'."),
+    # any typed text (note, label, names)
+    "bad_text": ErrorCode(400, "Text cannot contain NUL (\\x00) characters."),
     # instructors
     "no_file": ErrorCode(400, "Choose at least one file."),
     "course_required": ErrorCode(400, "Choose one of your courses."),

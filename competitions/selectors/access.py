@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from competitions.errors import NotFound
 from competitions.models import Competition, Course, Membership, Submission, TeamMembership
+from competitions.text import text_problem
 
 type AnyUser = User | AnonymousUser
 
@@ -58,6 +59,8 @@ def competition_list_visible(*, user: AnyUser) -> QuerySet[Competition]:
 
 
 def competition_get_visible(*, user: AnyUser, slug: str) -> Competition:
+    if text_problem(slug):  # no slug has one; the database would fail on it (API paths)
+        raise NotFound("No such competition")
     competition = competition_list_visible(user=user).filter(slug=slug).first()
     if competition is None:
         raise NotFound("No such competition")

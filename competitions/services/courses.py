@@ -12,6 +12,7 @@ from django.db import transaction
 
 from competitions.errors import Refused
 from competitions.models import Course, Membership
+from competitions.text import text_problem
 
 
 def code_generate(length: int = 8) -> str:
@@ -48,6 +49,9 @@ class RosterReport:
     errors: list[str] = field(default_factory=list)
 
 
+_STORED = ("username", "email", "first_name", "last_name")
+
+
 def course_roster_import(*, course: Course, csv_text: str) -> RosterReport:
     """CSV with a header: username,email[,first_name,last_name][,role]. New accounts get no
     password: students set one with "forgot password" (the e-mail goes to the address given)."""
@@ -61,6 +65,10 @@ def course_roster_import(*, course: Course, csv_text: str) -> RosterReport:
             username = row.get("username", "")
             if not username or len(username) > 150:
                 report.errors.append(f"line {line}: missing or too long username")
+                continue
+            bad = next((k for k in _STORED if text_problem(row.get(k, ""))), None)
+            if bad is not None:
+                report.errors.append(f"line {line}: {bad}: {text_problem(row[bad])}")
                 continue
             role = row.get("role") or Membership.Role.STUDENT
             if role not in Membership.Role.values:

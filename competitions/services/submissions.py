@@ -20,6 +20,7 @@ from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
 from competitions.services.uploads import Refuse, UploadLike, upload_name_checked, upload_store
+from competitions.text import text_checked
 from grader import check_upload
 from grader.errors import Rejected
 from grader.preprocess import PRESETS as ENGINE_PRESETS
@@ -106,6 +107,7 @@ def submission_create(
 ) -> Submission:
     """A student's upload: static checks at once (refusals are recorded for the flood limit, not
     the quota), then a queued submission whose grading task is sent when the transaction commits."""
+    text_checked(note=note)
     now = timezone.now()
     flood_check(user=user, now=now)
     if now < competition.opens_at:
@@ -148,6 +150,7 @@ def baseline_create(
 ) -> Submission:
     """A reference entry of its own on the leaderboard: the same file checks as a student's
     upload, but no opening hours, quota, flood count or team; refusals are not recorded."""
+    text_checked(label=label, note=note)
     name = upload_name_checked(competition=competition, upload=upload, refuse=Refused)
     pre = preprocess_normalize(preprocess=preprocess, mean=None, std=None)
     checked = _content_checked(

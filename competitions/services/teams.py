@@ -9,6 +9,7 @@ from competitions.errors import Refused
 from competitions.models import Competition, Submission, Team, TeamMembership
 from competitions.services.courses import code_generate
 from competitions.services.locks import lock_entrant
+from competitions.text import text_checked
 
 
 def team_for_user(*, competition: Competition, user: User) -> Team | None:
@@ -32,6 +33,7 @@ def _check_can_join(*, competition: Competition, user: User) -> None:
 
 
 def team_create(*, competition: Competition, user: User, name: str) -> Team:
+    text_checked(name=name)
     _check_can_join(competition=competition, user=user)
     name = name.strip()[:80]
     if not name:

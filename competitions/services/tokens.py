@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from competitions.models import ApiToken
+from competitions.text import text_checked
 
 
 def _hash(key: str) -> str:
@@ -16,6 +17,7 @@ def _hash(key: str) -> str:
 
 
 def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    text_checked(name=name)
     key = "pod_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name[:80], prefix=key[:10], key_hash=_hash(key))
     return token, key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -44,6 +45,8 @@ def course_join(request: AuthedRequest) -> HttpResponse:
             messages.success(request, f"You joined {course.name}.")
         except ServiceError as e:
             messages.error(request, e.message)
+    else:
+        _errors_shown(request, form)
     return redirect("competitions:home")
 
 
@@ -81,9 +84,7 @@ def submit(request: AuthedRequest, slug: str) -> HttpResponse:
         raise Http404("No such competition")
     form = SubmitForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        _errors_shown(request, form)
         return redirect("competitions:detail", slug=slug)
     data = form.cleaned_data
     try:
@@ -181,6 +182,8 @@ def team_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
                     name=create_form.cleaned_data["name"],
                 )
                 messages.success(request, f"Team created. Share the code {team.join_code}.")
+            else:
+                _errors_shown(request, create_form)
         elif action == "join":
             join_form = TeamJoinForm(request.POST)
             if join_form.is_valid():
@@ -188,6 +191,8 @@ def team_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
                     competition=competition, user=request.user, code=join_form.cleaned_data["code"]
                 )
                 messages.success(request, f"You joined {team.name}.")
+            else:
+                _errors_shown(request, join_form)
         elif action == "leave":
             teams.team_leave(competition=competition, user=request.user)
             messages.success(request, "You left the team.")
@@ -196,3 +201,10 @@ def team_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     except ServiceError as e:
         messages.error(request, e.message)
     return redirect("competitions:detail", slug=slug)
+
+
+def _errors_shown(request: HttpRequest, form: forms.Form) -> None:
+    """A form's errors as messages, for the POST-only views that redirect to a page."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
