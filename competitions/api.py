@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,8 +18,10 @@ from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja import errors as ninja_errors
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from ninja.throttling import AnonRateThrottle
 
 from competitions.errors import NotFound, ServiceError, error_body, error_code
+from competitions.lockout import api_locked_response
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
@@ -39,6 +42,22 @@ class TokenAuth(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+class LoginThrottle(AnonRateThrottle):
+    """Requests per client address (competitions.lockout.client_ip's rule) to the password
+    endpoint, at PODIUM_API_LOGIN_RATE; the setting is read per request, not when this module is
+    imported, so override_settings (the tests) applies to it."""
+
+    scope = "api_login"
+
+    def __init__(self) -> None:
+        pass  # the rate is read in allow_request
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.PODIUM_API_LOGIN_RATE
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
 
 
 api = NinjaAPI(title="Podium API", version="1.0", urls_namespace="api", auth=TokenAuth())
@@ -209,11 +228,21 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
     }
 
 
-@api.post("/tokens", auth=None, response={201: TokenOut, 400: Error, 401: Error})
+@api.post(
+    "/tokens",
+    auth=None,
+    throttle=[LoginThrottle()],
+    response={201: TokenOut, 400: Error, 401: Error, 409: Error, 429: Error},
+)
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
+    """Throttled per address (`throttled`); failed passwords count towards the login lockout
+    shared with the site (`login_locked`); at most PODIUM_MAX_TOKENS_PER_USER tokens a user
+    (`too_many_tokens`)."""
     text_checked(username=payload.username, name=payload.name)
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
+        if getattr(request, "axes_locked_out", False):
+            return api_locked_response(request, {"username": payload.username})
         raise ServiceError("bad_credentials")
     _, key = token_create(user=user, name=payload.name)
     return Status(201, {"token": key})

@@ -54,6 +54,10 @@ ERRORS: dict[str, ErrorCode] = {
     "grading_in_progress": ErrorCode(400, "Submissions are being graded; try again after."),
     # the API itself
     "bad_credentials": ErrorCode(401, "Wrong username or password."),
+    "login_locked": ErrorCode(
+        429, "Too many failed logins for this username from your address; try again later."
+    ),
+    "too_many_tokens": ErrorCode(409, "You have the most API tokens allowed; revoke one first."),
     "unauthorized": ErrorCode(401, "Authentication required: Authorization: Bearer <token>."),
     "not_found": ErrorCode(404, "Not found."),
     "validation_error": ErrorCode(422, "The request's parameters are not valid."),

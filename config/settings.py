@@ -8,6 +8,8 @@ secure cookies, HSTS and HTTPS redirects are on, so `manage.py check --deploy` p
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "competitions",
 ]
 
@@ -49,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the response of a login that django-axes refused (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +92,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# AxesStandaloneBackend first: it refuses a locked-out login before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "competitions:home"
@@ -142,6 +152,50 @@ PODIUM_DATASET_MAX_UPLOAD_MB = env_int("PODIUM_DATASET_MAX_UPLOAD_MB", 500, mini
 # Refused uploads don't use the quota, but more than this many per hour per user are refused.
 PODIUM_FLOOD_LIMIT_PER_HOUR = env_int("PODIUM_FLOOD_LIMIT_PER_HOUR", 30, minimum=1)
 PODIUM_DATASET_CACHE = Path(env_str("PODIUM_DATASET_CACHE", str(VAR_DIR / "cache" / "datasets")))
+
+# --- Login lockout and API throttling ----------------------------------------------------------
+# django-axes counts failed logins (site form, admin, POST /api/tokens) per username *and* client
+# address, in the database: after PODIUM_LOGIN_FAILURE_LIMIT failures that pair is refused for
+# PODIUM_LOGIN_COOLOFF_MIN minutes after the last failure (tries while locked don't extend it, and
+# check no password), so an attacker elsewhere cannot lock a student out from their own machine.
+# A successful login clears the count. `manage.py axes_reset` lifts every lockout.
+AXES_FAILURE_LIMIT = env_int("PODIUM_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("PODIUM_LOGIN_COOLOFF_MIN", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "competitions.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "competitions.lockout.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Proxies in front of the site that append to X-Forwarded-For (0: use REMOTE_ADDR, never the
+# header, which a client can forge). Behind one TLS proxy, set 1: otherwise every client has the
+# proxy's address, and lockouts and throttles become per username / site-wide.
+PODIUM_TRUSTED_PROXIES = env_int("PODIUM_TRUSTED_PROXIES", 0, minimum=0)
+NINJA_NUM_PROXIES = PODIUM_TRUSTED_PROXIES
+# django-ninja rate for POST /api/tokens per client address ("<n>/<s|min|hour|day>"); refused
+# requests answer 429 `throttled` before any password is checked.
+PODIUM_API_LOGIN_RATE = env_str("PODIUM_API_LOGIN_RATE", "10/min")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", PODIUM_API_LOGIN_RATE):
+    raise ImproperlyConfigured(
+        f"PODIUM_API_LOGIN_RATE={PODIUM_API_LOGIN_RATE!r}: use <n>/<s|min|hour|day>, e.g. 10/min"
+    )
+# Tokens a user may hold at once (they don't expire; revoking one frees a place).
+PODIUM_MAX_TOKENS_PER_USER = env_int("PODIUM_MAX_TOKENS_PER_USER", 20, minimum=1)
+# The throttle's counters live in the cache: with several web processes give them a shared one
+# (CACHE_URL=redis://...), or each process counts alone.
+_cache_url = env_str("CACHE_URL", "locmem://")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
+elif _cache_url == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={_cache_url!r}: use locmem:// or redis://host:port/db")
 
 _mail_backend = env_str(
     "EMAIL_BACKEND",

@@ -19,3 +19,8 @@ _base = importlib.import_module("config.settings")
 globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+# Many tests mint tokens through POST /api/tokens from one address, and the throttle's counters
+# live in the process-wide cache: only the throttle tests (tests/competitions/test_web_throttle.py)
+# set a real rate. The login lockout keeps its default: its counts are rows in the test database,
+# rolled back after every test.
+PODIUM_API_LOGIN_RATE = "10000/min"

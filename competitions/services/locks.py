@@ -55,3 +55,10 @@ def lock_submissions_queued(*, competition_id: int) -> int:
 def lock_competition(*, competition_id: int) -> None:
     """Serializes the writes of one competition's standings and settings; taken last."""
     _lock_row(Competition, competition_id)
+
+
+def lock_user_tokens(*, user: User) -> None:
+    """One creation of a user's API tokens at a time, so two cannot both pass the per-user cap.
+    The user's row (the same row as `lock_entrant` for a student alone); token creation takes
+    no other lock in its transaction."""
+    _lock_row(get_user_model(), user.pk)

@@ -1,14 +1,19 @@
-"""Per-user API tokens: shown once, stored as a SHA-256 hash."""
+"""Per-user API tokens: shown once, stored as a SHA-256 hash, at most
+PODIUM_MAX_TOKENS_PER_USER per user (tokens don't expire: revoking one frees a place)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
+from competitions.errors import Refused
 from competitions.models import ApiToken
+from competitions.services.locks import lock_user_tokens
 from competitions.text import text_checked
 
 
@@ -17,9 +22,21 @@ def _hash(key: str) -> str:
 
 
 def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for `user`; `too_many_tokens` (409) when they already hold the maximum."""
     text_checked(name=name)
-    key = "pod_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:80], prefix=key[:10], key_hash=_hash(key))
+    limit = settings.PODIUM_MAX_TOKENS_PER_USER
+    with transaction.atomic():
+        lock_user_tokens(user=user)  # two concurrent creations cannot both pass the count
+        if ApiToken.objects.filter(user=user).count() >= limit:
+            raise Refused(
+                "too_many_tokens",
+                f"You already have {limit} API tokens, the most allowed: revoke one you no "
+                "longer use (web page 'API tokens') before creating another.",
+            )
+        key = "pod_" + secrets.token_urlsafe(32)
+        token = ApiToken.objects.create(
+            user=user, name=name[:80], prefix=key[:10], key_hash=_hash(key)
+        )
     return token, key
 
 
