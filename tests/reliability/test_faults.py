@@ -111,30 +111,19 @@ def test_database_restarted_during_grading_retries_without_half_results(
         pg.stop()  # fast shutdown: every connection is cut
         time.sleep(1.0)
         pg.start()
-        # The task should notice the lost connection and retry by itself, promptly.
-        try:
-            r = wait_status(stack, sid, ("scored", "failed"), timeout=30)
-            retried_itself = True
-        except TimeoutError:
-            retried_itself = False
-            # Today the interrupted attempt's writes all fail (its progress update, then its
-            # internal_error write) and the row stays running with nothing written...
-            r = row(stack, sid)
-            assert r["status"] == "running" and r["attempts"] == 1, r
-            assert r["public_score"] is None and r["result"] is None and r["progress"] < 1
-            assert "OperationalError" in worker.text()
-            # ...until the sweeper (time_limit_s + CELERY_TASK_TIME_LIMIT later) queues it again.
-            assert sweep(stack) == {"requeued": 0, "retried": 1, "failed": 0}
-        r = wait_status(stack, sid, ("scored", "failed"), timeout=90)
+        # The task notices the lost connection and retries by itself (its own log line says so),
+        # not through the sweeper. The wait is generous: on a loaded 2-core machine the slow model
+        # alone takes 15 s or more per attempt.
+        r = wait_status(stack, sid, ("scored", "failed"), timeout=180)
         assert r["status"] == "scored", r
         assert r["result"] and r["public_score"] is not None and r["private_score"] is not None
         assert r["log"].count("scored on") == 1
         assert r["attempts"] >= 2  # the lost attempt, then the one that wrote the result
         assert r["log"].count("started on") == r["attempts"]  # each attempt left its line
         assert worker.alive()
+        assert "lost its database connection; retrying" in r["log"], r["log"]
     finally:
         pg.remove()
-    assert retried_itself, "the task did not retry by itself after the database came back"
 
 
 def test_disk_full_while_writing_an_upload(make_stack, rel_data, tmp_path):
