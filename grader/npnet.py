@@ -61,6 +61,7 @@ def _build(arrays: dict[str, np.ndarray], spec: dict[str, Any]) -> tuple[onnx.Mo
         if not isinstance(layer, dict):
             raise Rejected("npz_invalid", f"layer {i} must be an object like {{'type': 'relu'}}")
         b.layer(layer, i, strict=spec.get("version", 1) == 2)
+    b.apply_scale()
     if b.layout != "flat" or len(b.shape) != 1:
         raise Rejected(
             "npz_invalid", f"the network ends in shape {b.shape}; it must end in class scores"

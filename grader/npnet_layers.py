@@ -47,6 +47,10 @@ class Builder:
         self.input_layout = input_layout
         self.n = 0
         self.flatten_matters = False  # a flatten whose order changes the result (the diagnosis)
+        # A scaling dropout's factor, not yet applied: the next dense layer takes it as Gemm's
+        # alpha (a flatten between them commutes with it), so it adds no constant to the
+        # parameter count; before any other layer, or at the end, it becomes a Mul.
+        self.scale = 1.0
 
     def name(self, base: str) -> str:
         self.n += 1
@@ -118,7 +122,14 @@ class Builder:
                 f"layer {i} ({kind}) has unknown option(s) {', '.join(sorted(unknown))}; "
                 f"its options: {known}",
             )
+        if kind not in ("dense", "flatten", "dropout"):
+            self.apply_scale()
         build(self, spec, lname, kind)
+
+    def apply_scale(self) -> None:
+        if self.scale != 1.0:
+            self.op("Mul", [self.const("dropout.keep", np.array(self.scale, np.float32))])
+            self.scale = 1.0
 
     # Every layer builder takes (spec, layer name, type) so that one table can dispatch them all.
     def activation(self, spec: dict[str, Any], lname: str, kind: str) -> None:
@@ -141,7 +152,7 @@ class Builder:
                 "npz_invalid",
                 f"{lname}: mode scale needs the drop probability 'rate' in [0, 1), not {rate!r}",
             )
-        self.op("Mul", [self.const(f"{lname}.keep", np.array(1.0 - rate, np.float32))])
+        self.scale *= 1.0 - rate
 
     def flatten(self, spec: dict[str, Any], lname: str, kind: str) -> None:
         other = "chw" if self.input_layout == "hwc" else "hwc"
@@ -171,7 +182,10 @@ class Builder:
             raise Rejected("npz_invalid", _dense_mismatch(lname, w.shape, n, out_in=out_in))
         out = w.shape[0 if out_in else 1]
         inputs = [self.const(f"{lname}.W", w), *self.bias(spec, lname, out)]
-        self.op("Gemm", inputs, **({"transB": 1} if out_in else {}))
+        attrs: dict[str, Any] = {"transB": 1} if out_in else {}
+        if self.scale != 1.0:
+            attrs["alpha"], self.scale = self.scale, 1.0
+        self.op("Gemm", inputs, **attrs)
         self.shape = [out]
 
     def conv2d(self, spec: dict[str, Any], lname: str, kind: str) -> None:

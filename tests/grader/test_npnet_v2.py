@@ -181,6 +181,28 @@ CASES: dict[str, tuple[list[Any], list[int], dict[str, Any], dict[str, Any], Cal
         {"fc.W": W_OUT_IN, "fc.b": B_COL},
         lambda x: (x @ W_OUT_IN.T + B_COL.T) * 0.7,
     ),
+    "dropout_scale_folded_into_the_next_dense_layer": (
+        [
+            {"type": "dropout", "rate": 0.25, "mode": "scale"},
+            {"type": "flatten"},
+            {"type": "dense", "name": "fc", "weight_layout": "out_in"},
+        ],
+        [12],
+        {},
+        {"fc.W": W_OUT_IN, "fc.b": B_COL},
+        lambda x: (x * 0.75) @ W_OUT_IN.T + B_COL.T,
+    ),
+    "dropout_scale_before_a_conv": (
+        [
+            {"type": "dropout", "rate": 0.5, "mode": "scale"},
+            {"type": "conv2d", "name": "c", "weight_layout": "oihw"},
+            {"type": "flatten"},
+        ],
+        CHW,
+        {"input_layout": "chw"},
+        {"c.W": K_OIHW, "c.b": B_K},
+        lambda x: flat(conv_nchw(x * 0.5, K_OIHW, B_K, 1, (0, 0))),
+    ),
     "dropout_inverted_is_the_identity": (
         [{"type": "dropout", "rate": 0.3, "mode": "inverted"}],
         [12],
@@ -206,6 +228,19 @@ def test_v2_option_equals_numpy_forward(case: str) -> None:
     want = ref(x)
     assert got.shape == want.shape
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_scaling_dropout_before_a_dense_layer_adds_no_parameter() -> None:
+    layers = [
+        {"type": "dense", "name": "fc1", "weight_layout": "out_in"},
+        {"type": "relu"},
+        {"type": "dropout", "rate": 0.5, "mode": "scale"},
+        {"type": "dense", "name": "fc2", "weight_layout": "out_in"},
+    ]
+    arrays = {"fc1.W": np.zeros((32, 784)), "fc1.b": np.zeros(32)}
+    arrays |= {"fc2.W": np.zeros((10, 32)), "fc2.b": np.zeros(10)}
+    info = grader.check_upload(npz_v2(layers, [784])(**arrays), "net.npz")
+    assert info["params"] == 784 * 32 + 32 + 32 * 10 + 10
 
 
 def test_channel_first_and_flat_input_layouts_are_declared_as_metadata() -> None:
