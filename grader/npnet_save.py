@@ -123,7 +123,7 @@ def save(
     np.savez(buf, **members)
     data = buf.getvalue()
     if check:
-        from grader.npnet import npz_to_onnx  # onnx, loaded only to check
+        from grader.npnet_convert import npz_to_onnx  # onnx, loaded only to check
 
         npz_to_onnx(data)
     if isinstance(path, str | Path):
