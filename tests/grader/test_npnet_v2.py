@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable
@@ -481,3 +482,39 @@ def test_save_needs_numpy_only_and_the_sandbox_child_still_never_loads_npnet() -
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_the_readmes_numpy_examples_run_and_both_ways_write_the_same_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## NumPy networks") : text.index("## Using the site")]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 4  # the MLP and the CNN, each with the helper and by hand
+    scripts = []
+    for i, block in enumerate(blocks):
+        scripts.append(tmp_path / f"block{i}.py")
+        # the by-hand CNN continues the CNN's helper block, which imported save but not json
+        scripts[-1].write_text(
+            "import json\nimport numpy as np\nfrom grader.npnet import save\n" + block
+        )
+    r = np.random.default_rng(0)
+    names: dict[str, Any] = {
+        "W1": r.normal(size=(32, 784)),
+        "b1": r.normal(size=(32, 1)),
+        "W2": r.normal(size=(10, 32)),
+        "b2": r.normal(size=(10, 1)),
+        "K1": r.normal(size=(8, 1, 3, 3)),
+        "W3": r.normal(size=(10, 8 * 14 * 14)),
+        "b3": r.normal(size=10),
+    }
+    monkeypatch.chdir(tmp_path)
+    for first, name, x in ((0, "my_mlp.npz", (2, 784)), (2, "my_cnn.npz", (2, 1, 28, 28))):
+        if first == 2:
+            names["b1"] = r.normal(size=8)
+        runpy.run_path(str(scripts[first]), init_globals=names)
+        with_helper = (tmp_path / name).read_bytes()
+        runpy.run_path(str(scripts[first + 1]), init_globals=names)
+        by_hand = (tmp_path / name).read_bytes()
+        inputs = r.normal(size=x)
+        assert np.abs(run_onnx(with_helper, inputs) - run_onnx(by_hand, inputs)).max() == 0
