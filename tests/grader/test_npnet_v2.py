@@ -518,3 +518,39 @@ def test_the_readmes_numpy_examples_run_and_both_ways_write_the_same_network(
         by_hand = (tmp_path / name).read_bytes()
         inputs = r.normal(size=x)
         assert np.abs(run_onnx(with_helper, inputs) - run_onnx(by_hand, inputs)).max() == 0
+
+
+# --- the diagnosis tries the model's other readings (prepared.Variant) -----------------------------
+
+
+def _plan() -> Any:
+    from grader.adapt import plan_input
+
+    return plan_input([None, 784], "float32", (28, 28, 1))
+
+
+def test_a_variant_that_fixes_a_near_chance_score_is_named_instead_of_is_it_trained() -> None:
+    from grader.diagnose import diagnose
+    from grader.types import Preprocess
+
+    pre = Preprocess("unit", (0.0,), (1.0,))
+    ran: list[str] = []
+
+    def variant() -> float:
+        ran.append("variant")
+        return 0.97
+
+    acc, text = diagnose(
+        lambda p, plan: 0.1,
+        pre,
+        _plan(),
+        1,
+        256,
+        extra=[("flatten order chw", 'declare "order": "chw"', variant)],
+    )
+    assert acc == 0.1 and ran == ["variant"]
+    assert text is not None and "97% with flatten order chw" in text
+    assert 'declare "order": "chw"' in text and "is it trained" not in text
+    # a variant no better leaves the diagnosis as it was
+    _, text = diagnose(lambda p, plan: 0.1, pre, _plan(), 1, 256, extra=[("x", "y", lambda: 0.12)])
+    assert text is not None and "is it trained" in text
