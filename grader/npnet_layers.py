@@ -1,8 +1,8 @@
 """The layers of a NumPy network, each turned into ONNX nodes (grader.npnet documents the spec).
 
 The builder tracks the shape without the batch axis and its layout: "flat", "nhwc" (H, W, C) or
-"nchw" (C, H, W). Weights are read in the orientation a layer declares and handed to ONNX as they
-are where ONNX takes that orientation (Gemm transB, Conv's OIHW), so nothing is copied for it.
+"nchw" (C, H, W). Weights keep the orientation a layer declares wherever ONNX takes it as it
+is (Gemm's transB for (out, in); Conv's own OIHW); only Keras-style kernels are transposed.
 """
 
 from __future__ import annotations
