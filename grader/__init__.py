@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from grader import npnet
     from grader.engine import check_upload, grade
     from grader.errors import DatasetError, GraderError, Rejected, RunFailed
     from grader.types import GradeResult, Limits, Preprocess
@@ -27,6 +28,8 @@ _EXPORTS = {
     "Limits": "grader.types",
     "Preprocess": "grader.types",
 }
+# Submodules reached as attributes (`grader.npnet.save(...)`) without importing them first.
+_MODULES = {"npnet": "grader.npnet"}
 __all__ = [
     "DatasetError",
     "GradeResult",
@@ -37,10 +40,13 @@ __all__ = [
     "RunFailed",
     "check_upload",
     "grade",
+    "npnet",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -115,7 +115,10 @@ class Analysis:
         if "error" in reply:
             raise Rejected(reply["code"], reply["message"])
         model = data if reply.get("same_bytes") else outs["model"].tobytes()
-        self.prepared = Prepared.from_wire(reply["prepared"], model)
+        variants = [
+            outs[f"variant{i}"].tobytes() for i in range(len(outs)) if f"variant{i}" in outs
+        ]
+        self.prepared = Prepared.from_wire(reply["prepared"], model, variants)
         return self.prepared
 
     def _prepare_failed(self, e: RunFailed, *, under_deadline: bool) -> GraderFailure:

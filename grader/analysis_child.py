@@ -46,6 +46,8 @@ class Analyser:
         prep, self.model = prepare(data, limits=Limits(**req["limits"]), **args)
         same = prep.model_bytes is data
         arrays = {} if same else {"model": np.frombuffer(prep.model_bytes, dtype=np.uint8)}
+        for i, variant in enumerate(prep.variants):
+            arrays[f"variant{i}"] = np.frombuffer(variant.model_bytes, dtype=np.uint8)
         return {"prepared": prep.to_wire(), "same_bytes": same}, arrays
 
     def analyse(self) -> dict[str, Any]:

@@ -16,6 +16,28 @@ import numpy as np
 from grader.errors import Rejected
 
 MAX_MEMBERS = 256
+RESAVE = (
+    "save each array by name instead, e.g.\n"
+    "    arrays = {'fc1.W': W1, 'fc1.b': b1, 'fc2.W': W2, 'fc2.b': b2}\n"
+    "    np.savez('net.npz', architecture=np.array(json.dumps(spec)), **arrays)\n"
+    "(grader.npnet.save(path, layers, input_shape=...) writes the spec and the arrays for you)"
+)
+
+
+def _pickle_kind(data: bytes) -> str | None:
+    """What a pickle-bearing file that is not a zip looks like, for the advice; None if neither."""
+    if data[:6] == b"\x93NUMPY":
+        return "a single .npy array (np.save), not an .npz archive"
+    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        return "a Python pickle (pickle.dump, or np.save of a list or a dict)"
+    return None
+
+
+def refuse_pickle(data: bytes) -> None:
+    """Refuse a pickle or a bare .npy, whatever it is named, saying how to save an .npz."""
+    kind = _pickle_kind(data)
+    if kind:
+        raise Rejected("npz_pickle", f"the file is {kind}; {RESAVE}")
 
 
 def _parse_header(f: Any, name: str) -> tuple[tuple[int, ...], np.dtype[Any], bool]:
@@ -37,6 +59,7 @@ def open_npz(data: bytes, *, max_total_bytes: int = 512 << 20) -> dict[str, np.n
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
+        refuse_pickle(data)
         raise Rejected("npz_invalid", "not an .npz file (not a zip archive)") from e
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
@@ -50,7 +73,8 @@ def open_npz(data: bytes, *, max_total_bytes: int = 512 << 20) -> dict[str, np.n
             if dtype.hasobject:
                 raise Rejected(
                     "npz_pickle",
-                    f"array {name!r} holds Python objects (a pickle); only numeric arrays are accepted",
+                    f"array {name!r} holds Python objects (a pickle: np.save or np.savez of a "
+                    f"list or a dict of arrays); only numeric arrays are accepted: {RESAVE}",
                 )
             if any(d < 0 for d in shape):
                 raise Rejected("npz_invalid", f"array {name!r}: negative dimension in {shape}")

@@ -12,27 +12,30 @@ import onnx
 
 from grader import adapt, efficiency, preprocess, validate, wirescan
 from grader.errors import Rejected
-from grader.prepared import Prepared
+from grader.npzsafe import refuse_pickle
+from grader.prepared import Prepared, Variant
 from grader.types import DEFAULT_LIMITS, Limits
 
 NPZ_EXPANSION = 1.5  # a NumPy network may hold this much more than the upload limit, decompressed
 
 
-def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str]:
+def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str, list[Variant]]:
     if len(data) > limits.max_file_mb << 20:
         raise Rejected(
             "too_large",
             f"the file is {len(data) / 2**20:.0f} MB; the limit is {limits.max_file_mb} MB",
         )
     if filename.lower().endswith(".npz"):
-        from grader.npnet import npz_to_onnx
+        from grader.npnet import convert
 
         if not data:
             raise Rejected("empty_file", "the file is empty")
         cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
-        return npz_to_onnx(data, max_total_bytes=cap), "npz"
+        model, variants = convert(data, max_total_bytes=cap)
+        return model, "npz", variants
+    refuse_pickle(data)  # a pickle or a bare .npy named otherwise: say how to save an .npz
     wirescan.check_counts(data)  # before parsing builds every message
-    return validate.parse_model(data), "onnx"
+    return validate.parse_model(data), "onnx", []
 
 
 def prepare(
@@ -48,7 +51,7 @@ def prepare(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Prepared, onnx.ModelProto]:
     """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
-    model, fmt = _load(data, filename, limits)
+    model, fmt, variants = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
     pre = preprocess.resolve_preprocess(
@@ -73,6 +76,7 @@ def prepare(
         fmt=fmt,
         notes=notes,
         params=efficiency.count_params(model),
+        variants=variants,
     )
     return prep, model
 

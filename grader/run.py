@@ -13,7 +13,7 @@ import numpy as np
 from grader import adapt, diagnose, outputs
 from grader.datasets import Dataset
 from grader.errors import Rejected, RunFailed
-from grader.prepared import Prepared
+from grader.prepared import Prepared, Variant
 from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
 from grader.timer import Timer
 from grader.types import Limits, Preprocess
@@ -60,8 +60,26 @@ def _run(
     return child.request(header, arrays, time_s=time_s, progress=progress, limit_s=deadline.limit_s)
 
 
+def _load(
+    child: ChildProcess, model_bytes: bytes, *, limits: Limits, deadline: Deadline
+) -> dict[str, Any]:
+    loaded, _ = child.request(
+        {"op": "load", **run_limits_header(limits)},
+        {"model": np.frombuffer(model_bytes, dtype=np.uint8)},
+        time_s=deadline.left(),
+        limit_s=limits.time_s,
+    )
+    return loaded
+
+
 def _diagnose(
-    child: ChildProcess, prep: Prepared, sample: Dataset, dataset: Dataset, deadline: Deadline
+    child: ChildProcess,
+    prep: Prepared,
+    sample: Dataset,
+    dataset: Dataset,
+    *,
+    deadline: Deadline,
+    limits: Limits,
 ) -> tuple[float, str | None]:
     """Accuracy on the public sample with the declared settings, and a suggestion if another
     preprocessing or layout does much better (grader.diagnose)."""
@@ -77,8 +95,16 @@ def _diagnose(
             return 0.0
         return float((got.predictions == lbls).mean())
 
+    def run_variant(variant: Variant) -> Callable[[], float]:
+        def run_it() -> float:
+            _load(child, variant.model_bytes, limits=limits, deadline=deadline)
+            return run_sample(prep.preprocess, prep.plan)
+
+        return run_it
+
+    extra = [(v.label, v.advice, run_variant(v)) for v in prep.variants]
     return diagnose.diagnose(
-        run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs)
+        run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs), extra=extra
     )
 
 
@@ -112,12 +138,7 @@ def run_in_sandbox(
     child = sandboxes.acquire()
     clean = False
     try:
-        loaded, _ = child.request(
-            {"op": "load", **run_limits_header(limits)},
-            {"model": np.frombuffer(prep.model_bytes, dtype=np.uint8)},
-            time_s=deadline.left(),
-            limit_s=limits.time_s,
-        )
+        loaded = _load(child, prep.model_bytes, limits=limits, deadline=deadline)
         timer.mark("loaded")
         held_out = (dataset.sha256, dataset.images)
         reply, outs = _run(
@@ -138,7 +159,7 @@ def run_in_sandbox(
         if sample is not None and len(sample) and accuracy < diagnose.POOR:
             try:
                 ran.sample_accuracy, ran.diagnosis = _diagnose(
-                    child, prep, sample, dataset, deadline
+                    child, prep, sample, dataset, deadline=deadline, limits=limits
                 )
             except RunFailed as e:  # the held-out score stands; only the explanation is lost
                 clean = False

@@ -57,6 +57,30 @@ def test_client_installs_alone_in_a_fresh_venv_and_checks_a_model(tmp_path: Path
     expected = next(e for e in entries if e["name"] == "mnist_cnn_shallow")["test_accuracy"]
     assert out["ok"] and out["n_images"] == 10_000
     assert round(out["accuracy"], 4) == expected
+    # a student's NumPy conversion with the installed helper: the MLP baseline's PyTorch-style
+    # weights, written by grader.npnet.save and checked, score what the baseline scores
+    save = (
+        "import sys, onnx, grader\n"
+        "from onnx import numpy_helper\n"
+        "g = onnx.load(sys.argv[1]).graph\n"
+        "a = {t.name: numpy_helper.to_array(t) for t in g.initializer}\n"
+        "grader.npnet.save('mlp.npz', [('dense', a['inner.0.weight'], a['inner.0.bias']), 'relu',"
+        " ('dense', a['inner.2.weight'], a['inner.2.bias']), 'softmax'], input_shape=[784],"
+        " preprocess='mnist', weight_layout='out_in')\n"
+    )
+    baseline = ROOT / "reference" / "models" / "mnist_mlp_50.onnx"
+    subprocess.run([python, "-c", save, str(baseline)], cwd=elsewhere, env=env, check=True)
+    npz = subprocess.run(
+        [str(bin_dir / "podium"), "check", "mlp.npz", "--json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert npz.returncode == 0, npz.stderr[-3000:]
+    expected = next(e for e in entries if e["name"] == "mnist_mlp_50")["test_accuracy"]
+    assert round(json.loads(npz.stdout)["accuracy"], 4) == expected
     found = subprocess.run(
         [python, "-c", "import grader, podium_client; print(grader.__file__)"],
         cwd=elsewhere,
