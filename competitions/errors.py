@@ -46,6 +46,7 @@ ERRORS: dict[str, ErrorCode] = {
     "no_team": ErrorCode(400, "You are not in a team."),
     "team_submitted": ErrorCode(400, "The team has submitted: members can no longer leave."),
     "bad_roster": ErrorCode(400, "The CSV needs a header row with at least 'username'."),
+    "invitation_invalid": ErrorCode(400, "This invitation link cannot be used."),
     # any typed text (note, label, names)
     "bad_text": ErrorCode(400, "Text cannot contain NUL (\\x00) characters."),
     # instructors

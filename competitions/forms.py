@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.models import User
 
 from competitions.models import Competition, HeldOutDataset
 from competitions.services.submissions import PRESETS
@@ -154,3 +158,19 @@ class CompetitionForm(forms.ModelForm):
         if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
             raise forms.ValidationError("The competition must close after it opens.")
         return data
+
+
+def _same_address(a: str, b: str) -> bool:
+    return (
+        unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+    )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, except that an account a roster import created (no usable password yet)
+    can ask for the link too: it is how a student whose invitation expired gets in."""
+
+    def get_users(self, email: str) -> Iterator[User]:
+        for user in User._default_manager.filter(email__iexact=email, is_active=True):
+            if _same_address(email, user.email):
+                yield user

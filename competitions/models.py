@@ -10,6 +10,9 @@ from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 
+# Models kept in modules of their own, re-exported so Django and callers find them here.
+from competitions.models_onboarding import Invitation as Invitation
+
 User = settings.AUTH_USER_MODEL
 
 

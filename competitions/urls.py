@@ -1,6 +1,6 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, student
+from competitions.views import account, instructor, leaderboard, onboarding, student
 
 app_name = "competitions"
 
@@ -34,4 +34,10 @@ urlpatterns = [
     path("teach/datasets/<int:pk>/", instructor.dataset_detail, name="dataset"),
     path("teach/datasets/<int:pk>/preview.png", instructor.dataset_preview, name="dataset_preview"),
     path("teach/courses/<slug:slug>/roster/", instructor.course_roster, name="roster"),
+    path(
+        "teach/courses/<slug:slug>/roster/resend/<int:user_id>/",
+        onboarding.roster_resend,
+        name="roster_resend",
+    ),
+    path("invite/<str:token>/", onboarding.invitation, name="invitation"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -16,6 +17,7 @@ from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
 from competitions.models import Course, HeldOutDataset
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
+from competitions.selectors.onboarding import roster_rows
 from competitions.selectors.submissions import submission_list_for_competition
 from competitions.services import courses, submissions
 from competitions.services.competitions import (
@@ -136,17 +138,29 @@ def course_roster(request: AuthedRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["csv_file"].read(1 << 20)
         try:
-            report = courses.course_roster_import(course=course, csv_text=raw.decode("utf-8-sig"))
+            report = courses.course_roster_import(
+                course=course,
+                csv_text=raw.decode("utf-8-sig"),
+                site=request.build_absolute_uri("/"),
+            )
             messages.success(
-                request, f"{len(report.enrolled)} enrolled, {len(report.created)} new."
+                request,
+                f"{len(report.enrolled)} enrolled, {len(report.created)} new; "
+                f"{report.mailed} e-mails sent"
+                + (f", {report.mail_failed} not sent (see below)" if report.mail_failed else "."),
             )
         except (ServiceError, UnicodeDecodeError) as e:
             messages.error(request, getattr(e, "message", "The file is not UTF-8 text."))
-    members = course.memberships.select_related("user").order_by("role", "user__username")
     return render(
         request,
         "competitions/instructor/roster.html",
-        {"course": course, "form": form, "report": report, "members": members},
+        {
+            "course": course,
+            "form": form,
+            "report": report,
+            "rows": roster_rows(course=course),
+            "invitation_days": settings.PODIUM_INVITATION_DAYS,
+        },
     )
 
 
