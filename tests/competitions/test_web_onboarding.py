@@ -160,3 +160,18 @@ def test_account_pages_use_podiums_templates(client, url):
     page = client.get(url).content.decode()
     assert "Django administration" not in page
     assert "Podium" in page
+
+
+def test_admin_link_only_for_instructors_the_admin_lets_in(users, course):
+    from django.contrib.auth.models import Permission
+
+    teacher = users["teacher"]
+    teacher.is_staff = True
+    teacher.save()
+    client = Client()
+    client.force_login(teacher)
+    assert 'id="admin-link"' not in client.get("/teach/").content.decode()
+    teacher.user_permissions.add(Permission.objects.get(codename="view_competition"))
+    client.force_login(get_user_model().objects.get(pk=teacher.pk))
+    assert 'id="admin-link"' in client.get("/teach/").content.decode()
+    assert client.get("/admin/").status_code == 200
