@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 # Models kept in modules of their own, re-exported so Django and callers find them here.
+from competitions.models_audit import AuditEntry as AuditEntry
 from competitions.models_onboarding import Invitation as Invitation
 
 User = settings.AUTH_USER_MODEL

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, onboarding, student
+from competitions.views import account, audit, instructor, leaderboard, onboarding, student
 
 app_name = "competitions"
 
@@ -39,5 +39,6 @@ urlpatterns = [
         onboarding.roster_resend,
         name="roster_resend",
     ),
+    path("teach/courses/<slug:slug>/log/", audit.course_audit, name="audit"),
     path("invite/<str:token>/", onboarding.invitation, name="invitation"),
 ]

@@ -15,6 +15,7 @@ from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, RefusedUpload, Submission
 from competitions.preprocess import preprocess_engine_args, preprocess_normalize
 from competitions.selectors.quota import flood_check, quota_get
+from competitions.services.audit import Actor, audit_record
 from competitions.services.dispatch import grading_send
 from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
@@ -176,8 +177,9 @@ def submission_enqueue(*, submission: Submission) -> None:
     transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
 
 
-def submission_rescore(*, submission: Submission) -> bool:
-    """Grade again from scratch (e.g. after the dataset or the engine changed)."""
+def submission_requeue(*, submission: Submission) -> bool:
+    """Grade again from scratch (e.g. after the dataset or the engine changed). Not recorded in
+    the audit log: the staff action that causes it is (a rescore, an edit)."""
     with transaction.atomic():
         changed = (
             Submission.objects.filter(pk=submission.pk)
@@ -200,11 +202,31 @@ def submission_rescore(*, submission: Submission) -> bool:
     return bool(changed)
 
 
-def competition_rescore_all(*, competition: Competition) -> int:
+def submission_rescore(*, submission: Submission, actor: Actor = None, reason: str = "") -> bool:
+    """A staff member grades one submission again; recorded in the audit log."""
+    with transaction.atomic():
+        changed = submission_requeue(submission=submission)
+        if changed:
+            audit_record(actor=actor, action="rescore", submission=submission, reason=reason)
+    return changed
+
+
+def competition_rescore_all(
+    *, competition: Competition, actor: Actor = None, reason: str = ""
+) -> int:
     subs = Submission.objects.filter(competition=competition).exclude(
         status=Submission.Status.RUNNING
     )
-    return sum(submission_rescore(submission=s) for s in subs.select_related("competition"))
+    with transaction.atomic():
+        n = sum(submission_requeue(submission=s) for s in subs.select_related("competition"))
+        audit_record(
+            actor=actor,
+            action="rescore_all",
+            competition=competition,
+            reason=reason,
+            details={"queued": n},
+        )
+    return n
 
 
 def submission_choose_final(*, user: User, submission: Submission) -> None:
@@ -226,8 +248,19 @@ def submission_choose_final(*, user: User, submission: Submission) -> None:
         standing_refresh_for(submission=submission)
 
 
+_FLAG_ACTIONS = {("hidden", True): "hide", ("hidden", False): "unhide"} | {
+    ("disqualified", True): "disqualify",
+    ("disqualified", False): "requalify",
+}
+
+
 def submission_set_flags(
-    *, submission: Submission, hidden: bool | None = None, disqualified: bool | None = None
+    *,
+    submission: Submission,
+    hidden: bool | None = None,
+    disqualified: bool | None = None,
+    actor: Actor = None,
+    reason: str = "",
 ) -> None:
     fields: dict[str, Any] = {}
     if hidden is not None:
@@ -238,7 +271,16 @@ def submission_set_flags(
         with transaction.atomic():
             Submission.objects.filter(pk=submission.pk).update(**fields)
             standing_refresh_for(submission=submission)
+            for flag, value in fields.items():
+                audit_record(
+                    actor=actor,
+                    action=_FLAG_ACTIONS[(flag, value)],
+                    submission=submission,
+                    reason=reason,
+                )
 
 
-def competition_close(*, competition: Competition) -> None:
-    Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
+def competition_close(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:
+    with transaction.atomic():
+        Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
+        audit_record(actor=actor, action="close", competition=competition, reason=reason)
