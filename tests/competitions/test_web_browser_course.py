@@ -1,6 +1,7 @@
-"""A new student's first day, in a real browser against a real SMTP server: the instructor imports
-the roster, the invitation arrives by SMTP, its link sets a password, the student sees the course's
-competitions and can log in again with that password. Skipped (with the reason) without chromium."""
+"""Running a course, in a real browser: a new student's first day against a real SMTP server (the
+instructor imports the roster, the invitation arrives by SMTP, its link sets a password), and the
+staff log (an instructor disqualifies a worker-graded submission with a reason; the log and the
+student show it). Skipped (with the reason) without chromium."""
 
 from __future__ import annotations
 
@@ -95,3 +96,41 @@ def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competiti
     assert competition.title in again.content()
     teacher.reload()
     assert teacher.locator('tr[data-username="newbie"] .account-state').inner_text() == "active"
+
+
+def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
+    chromium, live_server, users, course, competition, models, celery_worker, tmp_path
+):
+    base = live_server.url
+    model = tmp_path / "alice.onnx"
+    model.write_bytes(models["good"])
+    alice = chromium.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    _log_in(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    alice.set_input_files("#submit-form input[name=file]", str(model))
+    alice.click("#submit-form button[type=submit]")
+    alice.wait_for_url(f"{base}/s/**")
+    alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+    submission_url = alice.url
+
+    teacher = chromium.new_context().new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(submission_url)
+    teacher.fill("#disqualify-form input[name=reason]", "same weights as bob's upload")
+    teacher.click("#disqualify-form button[type=submit]")
+    teacher.wait_for_selector("text=Done: disqualify")
+    teacher.goto(f"{base}/teach/")
+    teacher.click("text=Staff log")
+    teacher.select_option("#audit-filter select[name=action]", "disqualify")
+    teacher.click("#audit-filter button[type=submit]")
+    row = teacher.locator("#audit tr.audit-disqualify")
+    assert row.count() == 1
+    assert "same weights as bob's upload" in row.inner_text() and "alice" in row.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "instructor-staff-log.png"), full_page=True)
+
+    alice.reload()
+    actions = alice.inner_text("#staff-actions")
+    assert "disqualified a submission" in actions and "same weights as bob's upload" in actions
