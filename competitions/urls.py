@@ -1,6 +1,14 @@
 from django.urls import path
 
-from competitions.views import account, audit, instructor, leaderboard, onboarding, student
+from competitions.views import (
+    account,
+    audit,
+    exceptions,
+    instructor,
+    leaderboard,
+    onboarding,
+    student,
+)
 
 app_name = "competitions"
 
@@ -40,5 +48,10 @@ urlpatterns = [
         name="roster_resend",
     ),
     path("teach/courses/<slug:slug>/log/", audit.course_audit, name="audit"),
+    path(
+        "teach/c/<slug:slug>/exceptions/",
+        exceptions.competition_exceptions,
+        name="exceptions",
+    ),
     path("invite/<str:token>/", onboarding.invitation, name="invitation"),
 ]

@@ -20,6 +20,7 @@ from competitions.dataset_cache import dataset_load
 from competitions.errors import Refused
 from competitions.models import Competition, Submission
 from competitions.services.audit import audit_record
+from competitions.services.exceptions import competition_deadline_refresh
 from competitions.services.locks import lock_competition, lock_submissions_queued
 from competitions.services.standings import standings_rebuild
 from competitions.services.submissions import competition_rescore_all, submission_requeue
@@ -58,6 +59,7 @@ def competition_create(*, user: User, values: dict[str, Any]) -> Competition:
     _apply(competition, values)
     _course_check(user=user, competition=competition)
     competition.save()
+    competition_deadline_refresh(competition=competition)
     return competition
 
 
@@ -79,6 +81,7 @@ def competition_update(
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
         competition.save()
+        competition_deadline_refresh(competition=competition)
         changes = _changes(before, competition, values)
         if changes:
             audit_record(actor=user, action="edit", competition=competition, details=changes)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, RefusedUpload, Submission
 from competitions.preprocess import preprocess_engine_args, preprocess_normalize
+from competitions.selectors.deadlines import submission_lateness
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.audit import Actor, audit_record
 from competitions.services.dispatch import grading_send
@@ -113,8 +114,9 @@ def submission_create(
     flood_check(user=user, now=now)
     if now < competition.opens_at:
         raise Refused("not_open", "This competition has not opened yet.")
-    if not competition.accepts_submissions(now):
-        raise Refused("closed", "This competition is closed: the deadline has passed.")
+    team = team_for_user(competition=competition, user=user)
+    # On time, late under a penalty policy (days counted), or refused (extensions count).
+    late_days = submission_lateness(competition=competition, user=user, team=team, now=now)
 
     def refuse(code: str, message: str) -> Refused:
         RefusedUpload.objects.create(user=user, competition=competition, code=code, message=message)
@@ -122,7 +124,6 @@ def submission_create(
 
     name = upload_name_checked(competition=competition, upload=upload, refuse=refuse)
     pre = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
-    team = team_for_user(competition=competition, user=user)
     quota_get(competition=competition, user=user, team=team, now=now).check(now)
     checked = _content_checked(
         competition=competition, upload=upload, name=name, pre=pre, refuse=refuse
@@ -134,7 +135,13 @@ def submission_create(
         quota_get(competition=competition, user=user, team=team, now=now).check(now)
 
     sub = _submission_new(
-        checked=checked, note=note, competition=competition, user=user, team=team, created_at=now
+        checked=checked,
+        note=note,
+        competition=competition,
+        user=user,
+        team=team,
+        created_at=now,
+        late_days=late_days,
     )
     _submission_save(sub=sub, checked=checked, guard=guard)
     return sub
