@@ -227,8 +227,12 @@ class ExtensionForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
     )
-    extra_daily = forms.IntegerField(min_value=0, max_value=1000, initial=0, label="Extra per day")
-    extra_total = forms.IntegerField(min_value=0, max_value=10000, initial=0, label="Extra in all")
+    extra_daily = forms.IntegerField(
+        min_value=0, max_value=1000, initial=0, required=False, label="Extra per day"
+    )
+    extra_total = forms.IntegerField(
+        min_value=0, max_value=10000, initial=0, required=False, label="Extra in all"
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="the student sees it"
     )

@@ -36,8 +36,8 @@ def competition_exceptions(request: AuthedRequest, slug: str) -> HttpResponse:
                     actor=request.user,
                     reason=data["reason"],
                     closes_at=data["closes_at"],
-                    extra_daily=data["extra_daily"],
-                    extra_total=data["extra_total"],
+                    extra_daily=data["extra_daily"] or 0,
+                    extra_total=data["extra_total"] or 0,
                 )
             except ServiceError as e:
                 form.add_error(None, e.message)

@@ -134,3 +134,31 @@ def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
     alice.reload()
     actions = alice.inner_text("#staff-actions")
     assert "disqualified a submission" in actions and "same weights as bob's upload" in actions
+
+
+def test_instructor_grants_an_exception_and_the_student_sees_it(
+    chromium, live_server, users, course, competition
+):
+    base = live_server.url
+    teacher = chromium.new_context().new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(f"{base}/c/{competition.slug}/")
+    teacher.click("text=Exceptions")
+    form = "#exception-form"
+    teacher.fill(f"{form} input[name=username]", "alice")
+    teacher.fill(f"{form} input[name=extra_total]", "3")
+    teacher.fill(f"{form} textarea[name=reason]", "uploads lost in the outage")
+    teacher.click(f"{form} button[type=submit]")
+    teacher.wait_for_selector("text=Exception granted to alice")
+    assert "uploads lost in the outage" in teacher.inner_text("#exceptions")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "instructor-exceptions.png"), full_page=True)
+
+    alice = chromium.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    _log_in(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    note = alice.inner_text("#my-extension")
+    assert "3 more in all" in note and "uploads lost in the outage" in note
+    assert "total 0/13" in alice.content()
