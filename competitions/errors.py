@@ -46,12 +46,16 @@ ERRORS: dict[str, ErrorCode] = {
     "no_team": ErrorCode(400, "You are not in a team."),
     "team_submitted": ErrorCode(400, "The team has submitted: members can no longer leave."),
     "bad_roster": ErrorCode(400, "The CSV needs a header row with at least 'username'."),
+    "invitation_invalid": ErrorCode(400, "This invitation link cannot be used."),
     # any typed text (note, label, names)
     "bad_text": ErrorCode(400, "Text cannot contain NUL (\\x00) characters."),
     # instructors
     "no_file": ErrorCode(400, "Choose at least one file."),
     "course_required": ErrorCode(400, "Choose one of your courses."),
     "grading_in_progress": ErrorCode(400, "Submissions are being graded; try again after."),
+    "bad_exception": ErrorCode(
+        400, "An exception needs a reason and a later deadline or extra submissions."
+    ),
     # the API itself
     "bad_credentials": ErrorCode(401, "Wrong username or password."),
     "login_locked": ErrorCode(

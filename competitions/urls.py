@@ -1,6 +1,14 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, student
+from competitions.views import (
+    account,
+    audit,
+    exceptions,
+    instructor,
+    leaderboard,
+    onboarding,
+    student,
+)
 
 app_name = "competitions"
 
@@ -34,4 +42,16 @@ urlpatterns = [
     path("teach/datasets/<int:pk>/", instructor.dataset_detail, name="dataset"),
     path("teach/datasets/<int:pk>/preview.png", instructor.dataset_preview, name="dataset_preview"),
     path("teach/courses/<slug:slug>/roster/", instructor.course_roster, name="roster"),
+    path(
+        "teach/courses/<slug:slug>/roster/resend/<int:user_id>/",
+        onboarding.roster_resend,
+        name="roster_resend",
+    ),
+    path("teach/courses/<slug:slug>/log/", audit.course_audit, name="audit"),
+    path(
+        "teach/c/<slug:slug>/exceptions/",
+        exceptions.competition_exceptions,
+        name="exceptions",
+    ),
+    path("invite/<str:token>/", onboarding.invitation, name="invitation"),
 ]

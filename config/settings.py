@@ -31,6 +31,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First, so that Podium's own registration/ templates (login, password reset) win over the
+    # admin app's "Django administration" ones.
+    "competitions",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,7 +42,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
-    "competitions",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +216,8 @@ if _mail_backend.endswith("smtp.EmailBackend"):
     }
 MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "podium@localhost")
+# How long an invitation link (sent to accounts a roster import creates) can set a first password.
+PODIUM_INVITATION_DAYS = env_int("PODIUM_INVITATION_DAYS", 7, minimum=1)
 
 # --- Celery -----------------------------------------------------------------------------------
 PODIUM_BROKER_DIR = Path(env_str("PODIUM_BROKER_DIR", str(VAR_DIR / "broker")))

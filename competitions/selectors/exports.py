@@ -7,6 +7,7 @@ import io
 
 from django.contrib.auth import get_user_model
 
+from competitions.grade_policy import Entry, grade_of, policy_check, policy_describe
 from competitions.models import Competition, Membership, Submission, TeamMembership
 from competitions.selectors.leaderboard import leaderboard_get
 
@@ -41,9 +42,12 @@ def standings_csv(*, competition: Competition, private: bool = True) -> str:
             "entries",
             "last_submission",
             "submission_id",
+            "late_days",
         ]
     )
-    for r in leaderboard_get(competition=competition, private=private):
+    rows = leaderboard_get(competition=competition, private=private)
+    late = late_days_of([r.submission_id for r in rows])
+    for r in rows:
         kind = "baseline" if r.is_baseline else "team" if r.is_team else "student"
         w.writerow(
             [
@@ -58,6 +62,7 @@ def standings_csv(*, competition: Competition, private: bool = True) -> str:
                 r.entries,
                 r.last_submission.isoformat(),
                 r.submission_id,
+                late.get(r.submission_id, 0),
             ]
         )
     return out.getvalue()
@@ -70,15 +75,24 @@ def baseline_choices(*, competition: Competition) -> list[tuple[str, str, float]
     return [(str(s.pk), s.label or s.original_name, s.private_score or 0.0) for s in subs]
 
 
+def late_days_of(submission_ids: list[str]) -> dict[str, int]:
+    """{submission id: days late} for the late ones among `submission_ids` (one query)."""
+    late = Submission.objects.filter(pk__in=submission_ids, late_days__gt=0)
+    return {str(pk): days for pk, days in late.values_list("pk", "late_days")}
+
+
 def grades_csv(
     *, competition: Competition, low: float | None = None, high: float | None = None
 ) -> str:
     """One row per student (course roster plus anyone who entered): team, final private score,
-    rank among entrants; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped."""
+    rank among students and teams (baselines not counted), days late, and the grade by the
+    competition's grade policy (grade_policy.py); low < high asks for a linear grade from 0 at
+    `low` to 100 at `high` instead (the submissions page's quick choice)."""
     rows = [r for r in leaderboard_get(competition=competition, private=True) if not r.is_baseline]
     for rank, r in enumerate(rows, start=1):  # rank among students and teams, baselines left out
         r.rank = rank
     by_user = {uid: r for r in rows for uid in r.user_ids}
+    late = late_days_of([r.submission_id for r in rows])
     team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
     team_of = {m.user_id: m.team.name for m in team_members}
     user_ids = set(by_user) | set(team_of)
@@ -89,13 +103,17 @@ def grades_csv(
             ).values_list("user_id", flat=True)
         )
     users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    policy = competition.grade_policy
+    if low is not None and high is not None and high > low:
+        policy = policy_check({"kind": "linear", "low": low, "high": high})
     out = io.StringIO()
     w = csv.writer(out)
     header = ["username", "email", "name", "team", "final_private_score", "rank"]
-    rule = low is not None and high is not None and high > low
-    w.writerow(header + (["grade"] if rule else []))
+    header += ["rank_counts_baselines", "late_days"]
+    w.writerow(header + (["grade", "grade_policy"] if policy else []))
     for u in users:
         entry = by_user.get(u.pk)
+        days = late.get(entry.submission_id, 0) if entry else 0
         line = [
             _text(u.username),
             _text(u.email),
@@ -103,11 +121,20 @@ def grades_csv(
             _text(team_of.get(u.pk, "")),
             _fmt(entry.score if entry else None),
             entry.rank if entry else "",
+            "no",
+            days,
         ]
-        if rule:
-            assert low is not None and high is not None
-            share = 0.0 if entry is None else (entry.score - low) / (high - low)
-            grade = min(max(share, 0.0), 1.0) * 100
-            line.append(f"{grade:.1f}")
+        if policy:
+            grade = grade_of(
+                policy,
+                Entry(
+                    score=entry.score if entry else None,
+                    rank=entry.rank if entry else None,
+                    entrants=len(rows),
+                    late_days=days,
+                ),
+                late_penalty_pct=competition.late_penalty_pct,
+            )
+            line += [f"{grade:.1f}", policy_describe(policy)]
         w.writerow(line)
     return out.getvalue()

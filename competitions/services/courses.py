@@ -12,6 +12,8 @@ from django.db import transaction
 
 from competitions.errors import Refused
 from competitions.models import Course, Membership
+from competitions.services.audit import Actor, audit_record
+from competitions.services.invitations import onboarding_send
 from competitions.text import text_problem
 
 
@@ -47,15 +49,23 @@ class RosterReport:
     created: list[str] = field(default_factory=list)
     enrolled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    mailed: int = 0  # invitations and enrolment notices sent
+    mail_failed: int = 0  # kept on the invitations; the roster page offers to send them again
 
 
 _STORED = ("username", "email", "first_name", "last_name")
 
 
-def course_roster_import(*, course: Course, csv_text: str) -> RosterReport:
+def course_roster_import(
+    *, course: Course, csv_text: str, site: str | None = None, actor: Actor = None
+) -> RosterReport:
     """CSV with a header: username,email[,first_name,last_name][,role]. New accounts get no
-    password: students set one with "forgot password" (the e-mail goes to the address given)."""
+    password but an invitation e-mail with a single-use link to set one; existing accounts newly
+    enrolled are told by e-mail. Mail goes out after the import committed, only when `site` (the
+    site's absolute root URL, for the links) is given."""
     report = RosterReport()
+    invited: list[User] = []
+    told: list[User] = []
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
     if not reader.fieldnames or "username" not in [f.strip() for f in reader.fieldnames]:
         raise Refused("bad_roster", "The CSV needs a header row with at least 'username'.")
@@ -86,6 +96,20 @@ def course_roster_import(*, course: Course, csv_text: str) -> RosterReport:
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
                 report.created.append(username)
-            Membership.objects.update_or_create(course=course, user=user, defaults={"role": role})
+                invited.append(user)
+            _, joined = Membership.objects.update_or_create(
+                course=course, user=user, defaults={"role": role}
+            )
+            if joined and not created:
+                told.append(user)
             report.enrolled.append(username)
+        audit_record(
+            actor=actor,
+            action="roster",
+            course=course,
+            details={"enrolled": len(report.enrolled), "created": report.created},
+        )
+    if site is not None:
+        sent = onboarding_send(course=course, invited=invited, enrolled=told, site=site)
+        report.mailed, report.mail_failed = sent.sent, sent.failed
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -16,6 +17,7 @@ from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
 from competitions.models import Course, HeldOutDataset
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
+from competitions.selectors.onboarding import roster_rows
 from competitions.selectors.submissions import submission_list_for_competition
 from competitions.services import courses, submissions
 from competitions.services.competitions import (
@@ -136,17 +138,30 @@ def course_roster(request: AuthedRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["csv_file"].read(1 << 20)
         try:
-            report = courses.course_roster_import(course=course, csv_text=raw.decode("utf-8-sig"))
+            report = courses.course_roster_import(
+                course=course,
+                actor=request.user,
+                csv_text=raw.decode("utf-8-sig"),
+                site=request.build_absolute_uri("/"),
+            )
             messages.success(
-                request, f"{len(report.enrolled)} enrolled, {len(report.created)} new."
+                request,
+                f"{len(report.enrolled)} enrolled, {len(report.created)} new; "
+                f"{report.mailed} e-mails sent"
+                + (f", {report.mail_failed} not sent (see below)" if report.mail_failed else "."),
             )
         except (ServiceError, UnicodeDecodeError) as e:
             messages.error(request, getattr(e, "message", "The file is not UTF-8 text."))
-    members = course.memberships.select_related("user").order_by("role", "user__username")
     return render(
         request,
         "competitions/instructor/roster.html",
-        {"course": course, "form": form, "report": report, "members": members},
+        {
+            "course": course,
+            "form": form,
+            "report": report,
+            "rows": roster_rows(course=course),
+            "invitation_days": settings.PODIUM_INVITATION_DAYS,
+        },
     )
 
 
@@ -168,14 +183,22 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
 @require_POST
 def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
-    if action == "close":
-        submissions.competition_close(competition=competition)
-        messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
-    elif action == "rescore_all":
-        n = submissions.competition_rescore_all(competition=competition)
-        messages.success(request, f"{n} submissions queued for rescoring.")
-    else:
+    reason = request.POST.get("reason", "")
+    if action not in ("close", "rescore_all"):
         raise Http404("No such action")
+    try:
+        if action == "close":
+            submissions.competition_close(
+                competition=competition, actor=request.user, reason=reason
+            )
+            messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
+        else:
+            n = submissions.competition_rescore_all(
+                competition=competition, actor=request.user, reason=reason
+            )
+            messages.success(request, f"{n} submissions queued for rescoring.")
+    except ServiceError as e:
+        messages.error(request, e.message)
     return redirect("competitions:submissions", slug=slug)
 
 
@@ -191,13 +214,20 @@ def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpRespo
         "disqualify": {"disqualified": True},
         "requalify": {"disqualified": False},
     }
-    if action == "rescore":
-        submissions.submission_rescore(submission=sub)
-    elif action in flags:
-        submissions.submission_set_flags(submission=sub, **flags[action])
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "rescore":
+            submissions.submission_rescore(submission=sub, actor=request.user, reason=reason)
+        elif action in flags:
+            submissions.submission_set_flags(
+                submission=sub, actor=request.user, reason=reason, **flags[action]
+            )
+        else:
+            raise Http404("No such action")
+    except ServiceError as e:
+        messages.error(request, e.message)
     else:
-        raise Http404("No such action")
-    messages.success(request, f"Done: {action}.")
+        messages.success(request, f"Done: {action}.")
     return redirect(_safe_next(request) or reverse("competitions:submission", args=[sub.pk]))
 
 

@@ -1,0 +1,164 @@
+"""Running a course, in a real browser: a new student's first day against a real SMTP server (the
+instructor imports the roster, the invitation arrives by SMTP, its link sets a password), and the
+staff log (an instructor disqualifies a worker-graded submission with a reason; the log and the
+student show it). Skipped (with the reason) without chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+from testsupport.mail import SmtpServer
+
+CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    server = SmtpServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chromium():
+    if not Path(CHROMIUM).exists():
+        reason = f"browser tests skipped: {CHROMIUM} not found (apt-get install -y chromium)"
+        warnings.warn(reason, stacklevel=1)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test body uses the ORM too
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competitions(
+    chromium, live_server, settings, smtp, users, course, competition, tmp_path
+):
+    settings.MAILERS = {"default": smtp.mailer()}
+    base = live_server.url
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,email,first_name\nnewbie,newbie@example.org,Nora\n")
+
+    teacher = chromium.new_context().new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(f"{base}/teach/courses/{course.slug}/roster/")
+    teacher.set_input_files("#roster-form input[name=csv_file]", str(roster))
+    teacher.click("#roster-form button[type=submit]")
+    teacher.wait_for_selector("text=1 new; 1 e-mails sent")
+    row = teacher.locator('tr[data-username="newbie"] .account-state')
+    assert "not activated: invitation pending" in row.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "roster-invited.png"), full_page=True)
+
+    mail = smtp.wait_message("newbie@example.org")
+    assert "your account for ML 101" in str(mail["Subject"])
+    body = mail.get_payload(decode=True).decode()
+    link = re.search(r"(http://\S+/invite/\S+/)", body)
+    assert link, body
+
+    student = chromium.new_context().new_page()
+    student.set_default_timeout(30_000)
+    student.goto(link.group(1))
+    assert student.inner_text("#invited-username") == "newbie"
+    student.fill("input[name=new_password1]", "a-Good-pass-42")
+    student.fill("input[name=new_password2]", "a-Good-pass-42")
+    student.click("#invitation-form button[type=submit]")
+    student.wait_for_url(f"{base}/")
+    student.wait_for_selector(f"text={competition.title}")
+    student.screenshot(path=str(SHOTS / "invited-student-home.png"), full_page=True)
+
+    again = chromium.new_context().new_page()
+    _log_in(again, base, "newbie", "a-Good-pass-42")
+    assert competition.title in again.content()
+    teacher.reload()
+    assert teacher.locator('tr[data-username="newbie"] .account-state').inner_text() == "active"
+
+
+def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
+    chromium, live_server, users, course, competition, models, celery_worker, tmp_path
+):
+    base = live_server.url
+    model = tmp_path / "alice.onnx"
+    model.write_bytes(models["good"])
+    alice = chromium.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    _log_in(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    alice.set_input_files("#submit-form input[name=file]", str(model))
+    alice.click("#submit-form button[type=submit]")
+    alice.wait_for_url(f"{base}/s/**")
+    alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+    submission_url = alice.url
+
+    teacher = chromium.new_context().new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(submission_url)
+    teacher.fill("#disqualify-form input[name=reason]", "same weights as bob's upload")
+    teacher.click("#disqualify-form button[type=submit]")
+    teacher.wait_for_selector("text=Done: disqualify")
+    teacher.goto(f"{base}/teach/")
+    teacher.click("text=Staff log")
+    teacher.select_option("#audit-filter select[name=action]", "disqualify")
+    teacher.click("#audit-filter button[type=submit]")
+    row = teacher.locator("#audit tr.audit-disqualify")
+    assert row.count() == 1
+    assert "same weights as bob's upload" in row.inner_text() and "alice" in row.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "instructor-staff-log.png"), full_page=True)
+
+    alice.reload()
+    actions = alice.inner_text("#staff-actions")
+    assert "disqualified a submission" in actions and "same weights as bob's upload" in actions
+
+
+def test_instructor_grants_an_exception_and_the_student_sees_it(
+    chromium, live_server, users, course, competition
+):
+    base = live_server.url
+    teacher = chromium.new_context().new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(f"{base}/c/{competition.slug}/")
+    teacher.click("text=Exceptions")
+    form = "#exception-form"
+    teacher.fill(f"{form} input[name=username]", "alice")
+    teacher.fill(f"{form} input[name=extra_total]", "3")
+    teacher.fill(f"{form} textarea[name=reason]", "uploads lost in the outage")
+    teacher.click(f"{form} button[type=submit]")
+    teacher.wait_for_selector("text=Exception granted to alice")
+    assert "uploads lost in the outage" in teacher.inner_text("#exceptions")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "instructor-exceptions.png"), full_page=True)
+
+    alice = chromium.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    _log_in(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    note = alice.inner_text("#my-extension")
+    assert "3 more in all" in note and "uploads lost in the outage" in note
+    assert "total 0/13" in alice.content()
