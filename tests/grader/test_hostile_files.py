@@ -28,14 +28,20 @@ TREE_MB = 1536  # the whole process tree: grader, analysis child, inference chil
 TIME_LIMIT_S = 20
 
 
-def check(tmp_path: Path, data: bytes, name: str = "model.onnx", **env: str) -> dict[str, Any]:
+def check(
+    tmp_path: Path,
+    data: bytes,
+    name: str = "model.onnx",
+    time_limit_s: int = TIME_LIMIT_S,
+    **env: str,
+) -> dict[str, Any]:
     path = tmp_path / name
     path.write_bytes(data)
     cmd = [sys.executable, "-m", "grader", "check", str(path), "--json", "--cpu"]
-    cmd += ["--time-limit", str(TIME_LIMIT_S)]
-    run = run_measured(cmd, timeout=TIME_LIMIT_S + 30, env={**os.environ, **env})
+    cmd += ["--time-limit", str(time_limit_s)]
+    run = run_measured(cmd, timeout=time_limit_s + 30, env={**os.environ, **env})
     assert run.peak_mb < TREE_MB, f"{run.peak_mb:.0f} MB"
-    assert run.wall_s < TIME_LIMIT_S + 10, f"{run.wall_s:.1f} s"
+    assert run.wall_s < time_limit_s + 10, f"{run.wall_s:.1f} s"
     assert run.rc in (0, 2), run.output[-2000:]
     out = json.loads(run.output.strip().splitlines()[-1])
     assert (run.rc == 0) == out["ok"]
@@ -84,8 +90,10 @@ def test_shallow_nested_functions_still_score(tmp_path: Path, trained: Weights) 
 def test_concat_doubling_scores_with_macs_unavailable_under_the_memory_bound(
     tmp_path: Path, trained: Weights
 ) -> None:
-    out = check(tmp_path, hostile.concat_doubling(trained, 23))
-    assert out["ok"] and out["accuracy"] > 0.85
+    # The bound under test is memory; the model itself is slow to run (~10 s for the 10,000
+    # images on an idle 2-core machine, 24 s seen under load), so its time limit is generous.
+    out = check(tmp_path, hostile.concat_doubling(trained, 23), time_limit_s=90)
+    assert out["ok"] and out["accuracy"] > 0.85, out
     assert out["macs"] is None
     assert any("unavailable" in n for n in out["adaptation"]), out["adaptation"]
 
