@@ -162,7 +162,7 @@ class CompetitionForm(forms.ModelForm):
     def _defaulted(self, name: str) -> Any:
         value = self.cleaned_data.get(name)
         if value in (None, ""):
-            return cast(Field[Any, Any], Competition._meta.get_field(name)).get_default()
+            return cast("Field[Any, Any]", Competition._meta.get_field(name)).get_default()
         return value
 
     def clean_late_policy(self) -> str:

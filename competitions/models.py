@@ -13,6 +13,8 @@ from django.utils import timezone
 # Models kept in modules of their own, re-exported so Django and callers find them here.
 from competitions.models_audit import AuditEntry as AuditEntry
 from competitions.models_course import Extension as Extension
+from competitions.models_notify import Notification as Notification
+from competitions.models_notify import NotifyPrefs as NotifyPrefs
 from competitions.models_onboarding import Invitation as Invitation
 
 User = settings.AUTH_USER_MODEL

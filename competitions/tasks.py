@@ -14,6 +14,8 @@ from competitions.services.grading import (
     submission_requeue_lost,
     submissions_sweep,
 )
+from competitions.services.notify import notifications_email_send
+from competitions.services.notify import notify_deadlines as notify_deadlines_pass
 
 
 @shared_task(
@@ -46,3 +48,15 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
 @shared_task(name="competitions.tasks.sweep_submissions", ignore_result=True)
 def sweep_submissions() -> dict[str, int]:
     return submissions_sweep()
+
+
+@shared_task(name="competitions.tasks.send_notifications", ignore_result=True)
+def send_notifications() -> int:
+    return notifications_email_send()
+
+
+@shared_task(name="competitions.tasks.notify_deadlines", ignore_result=True)
+def notify_deadlines() -> dict[str, int]:
+    counts = notify_deadlines_pass()
+    notifications_email_send()
+    return counts

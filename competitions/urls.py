@@ -6,6 +6,7 @@ from competitions.views import (
     exceptions,
     instructor,
     leaderboard,
+    notifications,
     onboarding,
     student,
 )
@@ -54,4 +55,5 @@ urlpatterns = [
         name="exceptions",
     ),
     path("invite/<str:token>/", onboarding.invitation, name="invitation"),
+    path("notifications/", notifications.notifications, name="notifications"),
 ]

@@ -21,3 +21,25 @@ def grading_send(*, submission_id: str, queue: str) -> None:
         current_app.send_task(GRADE_TASK, args=(submission_id,), queue=queue, retry=False)
     except Exception as e:  # broker down: the sweeper sends it again later
         logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
+
+
+NOTIFY_TASK = "competitions.tasks.send_notifications"
+
+
+def notifications_send() -> None:
+    """Ask a worker to e-mail waiting notifications (the periodic pass catches a lost message)."""
+    try:
+        current_app.send_task(NOTIFY_TASK, queue="cpu", retry=False)
+    except Exception as e:  # broker down: the periodic pass sends them later
+        logger.warning("could not ask for notification e-mails (%s); the periodic pass will", e)
+
+
+DEADLINES_TASK = "competitions.tasks.notify_deadlines"
+
+
+def deadlines_send() -> None:
+    """Ask a worker for the reminders and final standings now (e.g. right after a close)."""
+    try:
+        current_app.send_task(DEADLINES_TASK, queue="cpu", retry=False)
+    except Exception as e:  # broker down: the periodic pass does it later
+        logger.warning("could not ask for the deadline notifications (%s)", e)

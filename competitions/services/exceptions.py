@@ -15,6 +15,7 @@ from competitions.errors import Refused
 from competitions.models import Competition, Extension, Team
 from competitions.selectors.deadlines import late_window_end
 from competitions.services.audit import Actor, audit_record
+from competitions.services.notify import notify_exception
 from competitions.services.teams import team_for_user
 
 
@@ -65,7 +66,7 @@ def extension_grant(
             },
         )
         competition_deadline_refresh(competition=competition)
-        audit_record(
+        entry = audit_record(
             actor=actor,
             action="exception",
             competition=competition,
@@ -76,5 +77,15 @@ def extension_grant(
                 "extra_daily": extra_daily,
                 "extra_total": extra_total,
             },
+        )
+        parts = [f"deadline {timezone.localtime(closes_at):%Y-%m-%d %H:%M %Z}"] if closes_at else []
+        parts += [f"{extra_daily} more submissions per day"] if extra_daily else []
+        parts += [f"{extra_total} more submissions in all"] if extra_total else []
+        people = [m.user for m in team.memberships.select_related("user")] if team else [user]
+        notify_exception(
+            competition=competition,
+            people=people,
+            text=f"{', '.join(parts)}. Reason: {reason}",
+            key=str(entry.pk),
         )
     return ext

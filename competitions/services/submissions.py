@@ -17,8 +17,9 @@ from competitions.preprocess import preprocess_engine_args, preprocess_normalize
 from competitions.selectors.deadlines import submission_lateness
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.audit import Actor, audit_record
-from competitions.services.dispatch import grading_send
+from competitions.services.dispatch import deadlines_send, grading_send
 from competitions.services.locks import lock_entrant
+from competitions.services.notify import notify_flag
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
 from competitions.services.uploads import Refuse, UploadLike, upload_name_checked, upload_store
@@ -279,15 +280,18 @@ def submission_set_flags(
             Submission.objects.filter(pk=submission.pk).update(**fields)
             standing_refresh_for(submission=submission)
             for flag, value in fields.items():
-                audit_record(
-                    actor=actor,
-                    action=_FLAG_ACTIONS[(flag, value)],
-                    submission=submission,
-                    reason=reason,
+                action = _FLAG_ACTIONS[(flag, value)]
+                entry = audit_record(
+                    actor=actor, action=action, submission=submission, reason=reason
                 )
+                if action in ("disqualify", "hide"):
+                    notify_flag(
+                        submission=submission, action=action, reason=reason, entry_id=entry.pk
+                    )
 
 
 def competition_close(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:
     with transaction.atomic():
         Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
         audit_record(actor=actor, action="close", competition=competition, reason=reason)
+        transaction.on_commit(deadlines_send)  # final standings go out now, not at the next pass

@@ -134,6 +134,13 @@ def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
     alice.reload()
     actions = alice.inner_text("#staff-actions")
     assert "disqualified a submission" in actions and "same weights as bob's upload" in actions
+    # The bell counts the score and the disqualification; its list shows the reason.
+    assert alice.inner_text("#unread") == "2"
+    alice.click("#bell")
+    listed = alice.inner_text("#notifications")
+    assert "was disqualified" in listed and "same weights as bob's upload" in listed
+    assert "scored" in listed
+    alice.screenshot(path=str(SHOTS / "student-notifications.png"), full_page=True)
 
 
 def test_instructor_grants_an_exception_and_the_student_sees_it(
