@@ -16,23 +16,35 @@ from grader.prepared import Prepared
 from grader.types import DEFAULT_LIMITS, Limits
 
 NPZ_EXPANSION = 1.5  # a NumPy network may hold this much more than the upload limit, decompressed
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # the layout inside is read from the content
 
 
-def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str]:
+def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str, list[str]]:
     if len(data) > limits.max_file_mb << 20:
         raise Rejected(
             "too_large",
             f"the file is {len(data) / 2**20:.0f} MB; the limit is {limits.max_file_mb} MB",
         )
-    if filename.lower().endswith(".npz"):
+    lower = filename.lower()
+    if lower.endswith((".npz", *KERAS_SUFFIXES)) and not data:
+        raise Rejected("empty_file", "the file is empty")
+    cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
+    if lower.endswith(".npz"):
         from grader.npnet import npz_to_onnx
 
-        if not data:
-            raise Rejected("empty_file", "the file is empty")
-        cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
-        return npz_to_onnx(data, max_total_bytes=cap), "npz"
+        model = npz_to_onnx(data, max_total_bytes=cap)
+        return (
+            model,
+            "npz",
+            [f"NumPy network converted to ONNX ({len(model.graph.node)} operators)"],
+        )
+    if lower.endswith(KERAS_SUFFIXES):
+        from grader.keras import keras_to_onnx
+
+        model, notes = keras_to_onnx(data, max_weight_bytes=cap)
+        return model, "keras", notes
     wirescan.check_counts(data)  # before parsing builds every message
-    return validate.parse_model(data), "onnx"
+    return validate.parse_model(data), "onnx", []
 
 
 def prepare(
@@ -48,7 +60,7 @@ def prepare(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Prepared, onnx.ModelProto]:
     """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
-    model, fmt = _load(data, filename, limits)
+    model, fmt, load_notes = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
     pre = preprocess.resolve_preprocess(
@@ -58,9 +70,7 @@ def prepare(
         checked.input_dims, checked.input_dtype, image_shape, layout or meta.get("podium.layout")
     )
     _check_declared_outputs(checked, n_classes)
-    notes = [*checked.notes, *plan.notes]
-    if fmt == "npz":
-        notes.insert(0, f"NumPy network converted to ONNX ({len(model.graph.node)} operators)")
+    notes = [*load_notes, *checked.notes, *plan.notes]
     model_bytes = data if fmt == "onnx" and not checked.modified else model.SerializeToString()
     prep = Prepared(
         model_bytes=model_bytes,
