@@ -6,7 +6,7 @@ Nothing in the file is executed. Called from grader.prepare._load, in the analys
 - `reader`: the file's layout by its content (zip or HDF5), sizes bounded before reading;
 - `graph`: the config as ordered layer calls; Lambda, custom classes, several inputs or
   outputs are refused there;
-- `net`, `layers`, `spatial`: the ONNX graph, one builder per Keras layer class.
+- `net`, `layers`, `shapes`, `spatial`: the ONNX graph, one builder per Keras layer class.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import onnx
 from onnx import TensorProto, helper
 
 from grader.errors import Rejected
-from grader.keras import graph, layers, reader, spatial
+from grader.keras import graph, layers, reader, shapes, spatial
 from grader.keras.net import Call, Net
 from grader.npnet import IR_VERSION, OPSET
 
-LAYERS = {**layers.LAYERS, **spatial.LAYERS}
+LAYERS = {**layers.LAYERS, **shapes.LAYERS, **spatial.LAYERS}
 KNOWN = set(LAYERS)
 RAW_SCALE = 1.5 / 255  # a first Rescaling at most this: the model takes 0..255 pixels
 SKIPPED_AT_START = set(layers.IDENTITY)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from grader.errors import Rejected
 from grader.keras import keras_to_onnx
 from grader.prepare import prepare
 
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "keras_fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["files"]
 COURSE = json.loads((FIXTURES / "course" / "params.json").read_text())
@@ -244,3 +246,32 @@ def test_a_file_missing_weights_is_refused(tmp_path: Path) -> None:
 
     e = refusal(_rewrite_legacy(tmp_path, drop))
     assert e.code == "keras_invalid" and "'dense'" in e.message
+
+
+# --- through `python -m grader check` --------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "check", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("name", ["mnist_k3.keras", "mnist_tfkeras.h5"])
+def test_check_scores_a_keras_file_as_keras_predicts(name: str) -> None:
+    out = run_cli(str(FIXTURES / name), "--json", "--cpu")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    # Keras's own accuracy on the bundled MNIST test set, recorded when the fixture was saved
+    assert round(result["accuracy"], 4) == round(MANIFEST[name]["mnist_accuracy"], 4)
+    assert result["preprocess"]["name"] == "raw" and result["params"] == MANIFEST[name]["params"]
+
+
+def test_check_refuses_a_lambda_layer_with_exit_2_and_the_code() -> None:
+    out = run_cli(str(FIXTURES / "refused" / "lambda.keras"))
+    assert out.returncode == 2
+    assert "rejected [keras_unsupported]" in out.stderr and "Lambda" in out.stderr
