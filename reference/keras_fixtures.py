@@ -4,7 +4,8 @@ Run in the optional fixture environment (`make keras-fixtures`: keras 3, tf-kera
 the main environment never has TensorFlow or Keras. Writes tests/grader/keras_fixtures/:
 - one small model file per format variant and layer group, saved by Keras itself;
 - `expected.npz`: for each gradable fixture `<name>.x` (a fixed input batch) and `<name>.y` (what
-  Keras predicts on it);
+  Keras predicts on it); `mnist.test_classes`, the class the MNIST model (mnist_*) predicts for
+  each of the 10,000 bundled test images;
 - `manifest.json`: for each file, who wrote it (the Keras version) or, for layouts that no
   installable Keras writes any more, which real file h5py rewrote and how; the layers it covers;
   Keras's parameter count; and, for the MNIST model, Keras's accuracy on the bundled test set.
@@ -53,7 +54,7 @@ def _mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _record(name: str, model: Any, x: np.ndarray, *, origin: str, covers: list[str]) -> None:
     y = np.asarray(model.predict(x, verbose=0))
-    EXPECTED[f"{name}.x"] = x.astype(np.float32)
+    EXPECTED[f"{name}.x"] = np.asarray(x, dtype=np.float32)
     EXPECTED[f"{name}.y"] = y.astype(np.float32)
     MANIFEST[name] = {
         "origin": origin,
@@ -108,6 +109,8 @@ def mnist_variants() -> None:
     model.fit(x_tr.astype("float32"), y_tr, epochs=20, batch_size=32, verbose=0)
     pred = np.asarray(model.predict(x_te.astype("float32"), batch_size=500, verbose=0))
     accuracy = float((pred.argmax(1) == y_te).mean())
+    # the class Keras predicts for each bundled test image: what a grading must reproduce
+    EXPECTED["mnist.test_classes"] = pred.argmax(1).astype(np.int16)
     x = x_te[:32].astype(np.float32)
     covers = ["InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
     k3 = f"real: Keras {keras.__version__}"
@@ -321,6 +324,10 @@ ACTIVATIONS = [
     "softsign",
     "softmax",
     "linear",
+    "hard_silu",
+    "log_softmax",
+    "mish",
+    "exponential",
 ]
 
 
@@ -362,6 +369,7 @@ def convs() -> None:
     x = L.Activation("relu")(x)
     x = L.Conv2D(6, (3, 2), dilation_rate=2, padding="same", activation="elu")(x)
     x = L.BatchNormalization(axis=3, center=False)(x)
+    x = L.Conv2D(6, 3, padding="same", groups=2, activation="gelu")(x)
     a = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
     b = L.SeparableConv2D(12, 3, padding="same", depth_multiplier=1)(x)
     x = L.Add()([a, b])
@@ -385,7 +393,7 @@ def convs() -> None:
         origin=f"real: Keras {keras.__version__}",
         covers=[
             "ZeroPadding2D",
-            "Conv2D same stride 2 (asymmetric), use_bias=False, dilation, non-square kernel",
+            "Conv2D same stride 2 (asymmetric), use_bias=False, dilation, non-square kernel, groups",
             "BatchNormalization axis -1 and [3], center=False",
             "DepthwiseConv2D",
             "SeparableConv2D",
