@@ -5,6 +5,11 @@ session, preprocesses and runs batches of 256, and takes the argmax; the grader 
 it does for a student (static checks, efficiency analysis, a warm sandbox child, the diagnosis
 on the public sample, inference, interpretation, metrics). Each is measured REPEATS times,
 interleaved, and the medians are compared. Goal: ratio <= 1.2.
+
+Keras rows (`--keras` runs only those): the course's models saved by real Keras
+(tests/grader/keras_fixtures/course, weights zeroed: timing does not depend on them) graded as the
+`.keras` file and as its ONNX twin (the converter's output, uploaded as `.onnx`), interleaved in
+the same run. The difference is what the conversion adds to a submission; goal <= 100 ms.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import numpy as np
 
 from grader import grade
 from grader.datasets import Dataset, load_dataset
+from grader.keras import keras_to_onnx
 from grader.preprocess import PRESETS
 from grader.sandbox import SandboxPool
 from grader.types import Limits
-from testsupport.reference_models import REPO, bench_models, onnx_meta
+from testsupport.reference_models import KERAS_COURSE, REPO, bench_models, onnx_meta
 
 DATA = {
     "mnist": REPO / "data" / "mnist",
@@ -57,17 +63,56 @@ def bare_loop(
     return time.perf_counter() - t0, acc
 
 
+def keras_rows(
+    datasets: dict[str, Dataset], limits: Limits, pool: SandboxPool, repeats: int
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    print(
+        f"{'keras file':<22}{'dataset':<9}{'convert ms':>11}{'.onnx s':>9}{'.keras s':>10}{'added ms':>10}"
+    )
+    for name, dsname in (("mnist_lenet_small", "mnist"), ("cifar10_cnn_bn", "cifar10")):
+        data = (KERAS_COURSE / f"{name}.keras").read_bytes()
+        t0 = time.perf_counter()
+        model, _ = keras_to_onnx(data, max_weight_bytes=1 << 30)
+        convert_ms = (time.perf_counter() - t0) * 1e3
+        twin = model.SerializeToString()
+        ds = datasets[dsname]
+        grade(data, name + ".keras", ds, limits=limits, pool=pool)  # warm-up
+        onnx_t, keras_t = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            grade(twin, name + ".onnx", ds, limits=limits, pool=pool)
+            onnx_t.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            grade(data, name + ".keras", ds, limits=limits, pool=pool)
+            keras_t.append(time.perf_counter() - t0)
+        o, k = statistics.median(onnx_t), statistics.median(keras_t)
+        rows.append(
+            {
+                "model": name + ".keras",
+                "dataset": dsname,
+                "convert_ms": convert_ms,
+                "onnx_s": o,
+                "keras_s": k,
+                "added_ms": (k - o) * 1e3,
+            }
+        )
+        print(f"{name:<22}{dsname:<9}{convert_ms:>11.1f}{o:>9.3f}{k:>10.3f}{(k - o) * 1e3:>10.1f}")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", help="substring of model names to run")
     ap.add_argument("--json", type=Path, help="write results here")
+    ap.add_argument("--keras", action="store_true", help="only the Keras rows")
     args = ap.parse_args()
     datasets = {k: load_dataset(v) for k, v in DATA.items()}
     samples = {k: load_dataset(v, split="train") for k, v in DATA.items()}
     pool = SandboxPool(warm=True)  # as a worker holds it
     limits = Limits(threads=THREADS, use_cuda=False)
-    rows = []
+    rows: list[dict[str, object]] = []
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {THREADS} onnxruntime threads; "
         f"CIFAR-10 figures are on the JPEG copy"
@@ -77,7 +122,7 @@ def main() -> None:
         f"{'acc bare':>10}{'acc grader':>11}  origin"
     )
     for name, dsname, model, origin in bench_models():
-        if args.only and args.only not in name:
+        if args.keras or (args.only and args.only not in name):
             continue
         ds = datasets[dsname]
         meta = onnx_meta(model)
@@ -114,6 +159,7 @@ def main() -> None:
         print(
             f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}"
         )
+    rows += keras_rows(datasets, limits, pool, args.repeats)
     pool.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

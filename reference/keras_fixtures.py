@@ -461,6 +461,45 @@ def preprocessing() -> None:
     )
 
 
+def nested() -> None:
+    """Augmentation and preprocessing blocks built as a Sequential and used as a layer, the way
+    Keras' image-classification tutorials do, in a functional and in a Sequential model."""
+    keras.utils.set_random_seed(7)
+    augment = keras.Sequential(
+        [L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1)], name="augment"
+    )
+    prep = keras.Sequential([L.Rescaling(1 / 255), L.Resizing(24, 24)], name="prep")
+    inp = keras.Input((28, 28, 1))
+    x = prep(augment(inp))
+    x = L.Conv2D(4, 3, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    model = keras.Model(inp, L.Dense(10)(x))
+    _perturb(model)
+    xb = RNG.uniform(0, 255, (8, 28, 28, 1)).astype(np.float32)
+    _save(model, "nested_functional.keras")
+    covers = ["Sequential nested as a layer (weightless blocks)", "Resizing bilinear"]
+    _record(
+        "nested_functional.keras",
+        model,
+        xb,
+        origin=f"real: Keras {keras.__version__}",
+        covers=covers,
+    )
+    seq = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.Sequential([L.RandomTranslation(0.1, 0.1), L.Rescaling(1 / 255)], name="block"),
+            L.Flatten(),
+            L.Dense(10, activation="softmax"),
+        ]
+    )
+    _perturb(seq)
+    _save(seq, "nested_sequential.keras")
+    _record(
+        "nested_sequential.keras", seq, xb, origin=f"real: Keras {keras.__version__}", covers=covers
+    )
+
+
 def channels_first() -> None:
     """The course's channels-first MNIST CNN (reference.nets.mnist_cnn_shallow)."""
     keras.utils.set_random_seed(5)
@@ -633,6 +672,8 @@ def refusals() -> None:
     keras.Model(flat, [L.Dense(10)(flat), L.Dense(10)(flat)]).save(bad / "two_outputs.keras")
     seq = keras.Input((28, 28))
     keras.Model(seq, L.Dense(10)(L.LSTM(4)(seq))).save(bad / "lstm.keras")
+    inner = keras.Sequential([L.Dense(5)], name="inner")
+    keras.Sequential([keras.Input((784,)), inner, L.Dense(10)]).save(bad / "nested_weights.keras")
     plain = keras.Sequential([keras.Input((784,)), L.Dense(10)])
     plain.save_weights(bad / "weights_only.weights.h5")
     plain.save(bad / "plain.keras")
@@ -660,6 +701,7 @@ def main() -> None:
         activations()
         convs()
         preprocessing()
+        nested()
         channels_first()
         course_models()
         refusals()

@@ -12,13 +12,20 @@ anything but one input and one output.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.errors import Rejected
+from grader.keras.entries import (
+    batch_shape,
+    check_class,
+    layer_name,
+    shape_of,
+    unsupported,
+    weight_keys,
+)
 from grader.keras.net import Call
 
 MAX_LAYERS = 1000
@@ -30,85 +37,71 @@ class Weights:
     by_class: bool
 
 
-MODELS = ("Sequential", "Functional", "Model")
+WEIGHTED = {
+    "Dense",
+    "Conv2D",
+    "Convolution2D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "BatchNormalization",
+    "LayerNormalization",
+    "PReLU",
+}
 
 
-def _unsupported(message: str) -> Rejected:
-    return Rejected("keras_unsupported", message)
+def _inner_layers(entry: dict[str, Any]) -> list[Any]:
+    cfg = entry.get("config")
+    inner = cfg if isinstance(cfg, list) else cfg.get("layers") if isinstance(cfg, dict) else None
+    if not isinstance(inner, list) or len(inner) > MAX_LAYERS:
+        raise Rejected("keras_invalid", f"the nested model {layer_name(entry, 0)!r} has no layers")
+    return inner
 
 
-def _layer_name(entry: dict[str, Any], i: int) -> str:
-    cfg = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-    name = entry.get("name") or (cfg or {}).get("name") or f"layer_{i}"
-    return str(name)[:200]
+def _nested(
+    entry: dict[str, Any],
+    position: int,
+    inputs: list[str],
+    output: str,
+    known: set[str],
+    k: int = 0,
+) -> list[Call]:
+    """A Sequential nested as a layer whose layers hold no weights (an augmentation or a
+    preprocessing block, as Keras tutorials build them): its layers, inlined."""
+    outer = layer_name(entry, position)
+    inner = [
+        e
+        for e in _inner_layers(entry)
+        if not (isinstance(e, dict) and e.get("class_name") == "InputLayer")
+    ]
+    calls: list[Call] = []
+    prev = inputs
+    for j, e in enumerate(inner):
+        cls, cfg = check_class(e, position, known)
+        name = f"{outer}/{layer_name(e, j + 1)}"
+        if cls in WEIGHTED or (cls == "Normalization" and cfg.get("mean") is None):
+            raise unsupported(
+                f"layer {position} {outer!r} is a model nested as a layer, and its layer "
+                f"{name!r} has weights; build one flat model"
+            )
+        out = output if j == len(inner) - 1 else f"{name}:{k}:0"
+        calls.append(Call(name, cls, cfg, prev, out, position, []))
+        prev = [out]
+    return calls or [Call(outer, "Identity", {}, inputs, output, position, [])]
 
 
-def check_class(entry: Any, position: int, known: set[str]) -> tuple[str, dict[str, Any]]:
-    """The class name and config of a layer entry; a refusal naming what Podium cannot run."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
-        raise Rejected("keras_invalid", f"layer {position} is not a layer config")
-    cls = str(entry.get("class_name", ""))[:100]
-    name = _layer_name(entry, position)
-    where = f"layer {position} {name!r}"
-    module = str(entry.get("module") or "")
-    registered = str(entry.get("registered_name") or "")
-    if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
-        raise _unsupported(
-            f"{where} is a {cls} layer: it holds Python code, which Podium never runs; "
-            "use built-in layers instead"
-        )
-    custom = ">" in registered or (module and not module.startswith(("keras", "tf_keras")))
-    if custom:
-        raise _unsupported(
-            f"{where} is a custom class {registered or cls!r} (module {module or '?'}): its code "
-            "is not in the file and Podium runs none; use built-in Keras layers"
-        )
-    if cls in MODELS:
-        raise _unsupported(
-            f"{where} is a whole model nested as a layer ({cls}); flatten it into one model"
-        )
-    if cls not in known:
-        raise _unsupported(f"{where}: the layer type {cls!r} is not supported")
-    return cls, entry.get("config") or {}
-
-
-def class_key(cls: str) -> str:
-    """The group a `.keras` weights file gives a layer: not its name but its class in snake
-    case, numbered in the model's layer order (`conv2d`, `conv2d_1`, ...; `PReLU` is `p_re_lu`):
-    Keras' saving_lib names them so, with keras.src.utils.naming.to_snake_case."""
-    text = re.sub(r"\W+", "", cls)
-    text = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", text)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", text).lower()
-
-
-def _weight_keys(entries: list[Any], by_class: bool) -> list[str]:
-    used: dict[str, int] = {}
-    keys = []
-    for i, entry in enumerate(entries, start=1):
-        entry = entry if isinstance(entry, dict) else {}
-        if not by_class:
-            keys.append(_layer_name(entry, i))
-            continue
-        base = class_key(str(entry.get("class_name", ""))[:100])
-        used[base] = used.get(base, -1) + 1
-        keys.append(base if used[base] == 0 else f"{base}_{used[base]}")
-    return keys
-
-
-def _shape(value: Any) -> list[int | None] | None:
-    if not isinstance(value, list) or not value or len(value) > 6:
-        return None
-    if not all(d is None or (isinstance(d, int) and d > 0) for d in value):
-        return None
-    return list(value)
-
-
-def _batch_shape(cfg: dict[str, Any]) -> list[int | None] | None:
-    for key in ("batch_shape", "batch_input_shape"):
-        shape = _shape(cfg.get(key))
-        if shape:
-            return shape
-    return None
+def _first_shape(first: dict[str, Any], config: Any) -> list[int | None] | None:
+    cfg0 = first.get("config") if isinstance(first.get("config"), dict) else {}
+    shape = batch_shape(cfg0 or {})
+    if shape is None and isinstance(config, dict):
+        shape = shape_of(config.get("build_input_shape"))
+    if shape is None:
+        build = first.get("build_config") if isinstance(first.get("build_config"), dict) else {}
+        shape = shape_of((build or {}).get("input_shape"))
+    if shape is None and first.get("class_name") == "Sequential":  # a nested block comes first
+        inner = _inner_layers(first)
+        if inner and isinstance(inner[0], dict):
+            shape = _first_shape(inner[0], first.get("config"))
+    return shape
 
 
 def _sequential(
@@ -117,31 +110,28 @@ def _sequential(
     layers = config if isinstance(config, list) else (config or {}).get("layers")
     if not isinstance(layers, list) or not layers:
         raise Rejected("keras_invalid", "the Sequential model has no layers")
-    shape = None
     first = layers[0] if isinstance(layers[0], dict) else {}
-    cfg0 = first.get("config") if isinstance(first.get("config"), dict) else {}
-    shape = _batch_shape(cfg0 or {})
-    if shape is None and isinstance(config, dict):
-        shape = _shape(config.get("build_input_shape"))
-    if shape is None:
-        build = first.get("build_config") if isinstance(first.get("build_config"), dict) else {}
-        shape = _shape((build or {}).get("input_shape"))
+    shape = _first_shape(first, config)
     if shape is None:
         raise Rejected(
             "keras_invalid",
             "the model's input shape is not in the file (give the first layer an input shape, or start with keras.Input)",
         )
-    input_name = _layer_name(first, 1) if first.get("class_name") == "InputLayer" else "input"
+    input_name = layer_name(first, 1) if first.get("class_name") == "InputLayer" else "input"
     calls: list[Call] = []
     prev = input_name
-    keys = _weight_keys(layers, weights.by_class)
+    keys = weight_keys(layers, weights.by_class)
     for i, entry in enumerate(layers, start=1):
         if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
             if i != 1:
-                raise _unsupported(f"layer {i} is a second InputLayer")
+                raise unsupported(f"layer {i} is a second InputLayer")
+            continue
+        name = layer_name(entry, i)
+        if isinstance(entry, dict) and entry.get("class_name") == "Sequential":
+            calls += _nested(entry, i, [prev], name, known)
+            prev = name
             continue
         cls, cfg = check_class(entry, i, known)
-        name = _layer_name(entry, i)
         calls.append(Call(name, cls, cfg, [prev], name, i, weights.arrays.get(keys[i - 1], [])))
         prev = name
     return calls, shape, input_name
@@ -166,7 +156,7 @@ def _node_inputs(node: Any) -> list[tuple[str, int, int]]:
         extra: list[tuple[str, int, int]] = []
         _keras3_tensors(node.get("kwargs", {}), extra)
         if extra:
-            raise _unsupported(
+            raise unsupported(
                 "a layer called with tensors as keyword arguments (masks, initial states)"
             )
     elif isinstance(node, list):  # Keras 2: [[layer, node index, tensor index, kwargs], ...]
@@ -182,7 +172,7 @@ def _ends(value: Any, what: str) -> tuple[str, int, int]:
     if len(items) == 3 and isinstance(items[0], str):
         items = [items]  # Keras 3 writes a single input as one triple
     if len(items) != 1:
-        raise _unsupported(
+        raise unsupported(
             f"the model has {len(items)} {what}s; Podium grades models with exactly one"
         )
     item = items[0]
@@ -207,7 +197,7 @@ def _order(pending: list[Call], input_id: str) -> list[Call]:
                 ordered.append(c)
                 ready.add(c.output)
         if len(rest) == len(pending):
-            raise _unsupported(
+            raise unsupported(
                 f"{rest[0].where()} takes an input that is not computed from the model's input"
             )
         pending = rest
@@ -223,18 +213,23 @@ def _functional(
     out = _ends(config.get("output_layers"), "output")
     pending: list[Call] = []
     shape = None
-    keys = _weight_keys(config["layers"], weights.by_class)
+    keys = weight_keys(config["layers"], weights.by_class)
     for i, entry in enumerate(config["layers"], start=1):
-        name = _layer_name(entry, i) if isinstance(entry, dict) else f"layer_{i}"
+        name = layer_name(entry, i) if isinstance(entry, dict) else f"layer_{i}"
         if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
             if name == inp[0]:
-                shape = _batch_shape(entry.get("config") or {})
+                shape = batch_shape(entry.get("config") or {})
+            continue
+        nodes = entry.get("inbound_nodes") if isinstance(entry, dict) else None
+        if not isinstance(nodes or [], list):
+            raise Rejected("keras_invalid", f"layer {i} {name!r} has malformed inbound nodes")
+        if isinstance(entry, dict) and entry.get("class_name") == "Sequential":
+            for k, node in enumerate(nodes or []):
+                ins = [_tid(*t) for t in _node_inputs(node)]
+                pending += _nested(entry, i, ins, _tid(name, k, 0), known, k)
             continue
         cls, cfg = check_class(entry, i, known)
-        nodes = entry.get("inbound_nodes") or []
-        if not isinstance(nodes, list):
-            raise Rejected("keras_invalid", f"layer {i} {name!r} has malformed inbound nodes")
-        for k, node in enumerate(nodes):
+        for k, node in enumerate(nodes or []):
             ins = [_tid(*t) for t in _node_inputs(node)]
             pending.append(
                 Call(name, cls, cfg, ins, _tid(name, k, 0), i, weights.arrays.get(keys[i - 1], []))
@@ -270,7 +265,7 @@ def parse(
     if cls in ("Functional", "Model"):
         return _functional(config, weights, known)
     registered = str(model_config.get("registered_name") or cls)
-    raise _unsupported(
+    raise unsupported(
         f"the model is a subclassed or custom class {registered!r}: its code is not in the file. "
         "Build it with keras.Sequential or the functional API and save it with model.save"
     )

@@ -162,6 +162,7 @@ def test_no_tensorflow_or_keras_is_imported() -> None:
         ("two_inputs.keras", "keras_unsupported", ["2 inputs"]),
         ("two_outputs.keras", "keras_unsupported", ["2 outputs"]),
         ("lstm.keras", "keras_unsupported", ["layer 2 'lstm'", "'LSTM' is not supported"]),
+        ("nested_weights.keras", "keras_unsupported", ["'inner' is a model nested", "weights"]),
         (
             "weights_only.weights.h5",
             "keras_weights_only",
