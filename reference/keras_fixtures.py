@@ -54,6 +54,7 @@ def _mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _record(name: str, model: Any, x: np.ndarray, *, origin: str, covers: list[str]) -> None:
     y = np.asarray(model.predict(x, verbose=0))
+    assert np.isfinite(y).all(), f"{name}: Keras's outputs are not finite"
     EXPECTED[f"{name}.x"] = np.asarray(x, dtype=np.float32)
     EXPECTED[f"{name}.y"] = y.astype(np.float32)
     MANIFEST[name] = {
@@ -75,11 +76,8 @@ def _perturb(model: Any) -> None:
         ws = layer.get_weights()
         if not ws:
             continue
-        new = []
-        for w in ws:
-            r = RNG.normal(0, 0.3, w.shape).astype(w.dtype)
-            new.append(np.abs(r) + 0.5 if "variance" in str(w.shape) else r)
-        if isinstance(layer, L.BatchNormalization):
+        new = [RNG.normal(0, 0.3, w.shape).astype(w.dtype) for w in ws]
+        if type(layer).__name__ == "BatchNormalization":  # Keras 3's or TF-Keras's
             n = len(new)
             new[n - 1] = np.abs(new[n - 1]) + 0.5  # moving variance > 0
         layer.set_weights(new)
@@ -201,7 +199,56 @@ def tf_keras_variants(model: Any, x: np.ndarray, accuracy: float, covers: list[s
         old.save(OUT / name)
         _record(name, old, x, origin=origin, covers=covers)
         MANIFEST[name]["mnist_accuracy"] = accuracy
+    tf_keras_functional(tf_keras)
     keras22(x, model)
+
+
+def tf_keras_functional(tf_keras: Any) -> None:
+    """A small ResNet-style functional model saved by TF-Keras (Keras 2 `inbound_nodes`), and the
+    same file with the model class renamed `Model` and keras_version 2.2.4, as Keras 2.2 wrote
+    functional models (rewritten by h5py, labelled)."""
+    tl = tf_keras.layers
+    tf_keras.utils.set_random_seed(8)
+    inp = tl.Input((12, 12, 3))
+    x = tl.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    y = tl.Conv2D(4, 3, padding="same")(x)
+    y = tl.BatchNormalization()(y)
+    x = tl.Activation("relu")(tl.Add()([x, y]))
+    x = tl.Concatenate()([x, tl.AveragePooling2D(1)(x)])
+    x = tl.GlobalMaxPooling2D()(x)
+    out = tl.Dense(10, activation="softmax")(x)
+    model = tf_keras.Model(inp, out)
+    _perturb(model)
+    xb = RNG.normal(0, 1, (8, 12, 12, 3)).astype(np.float32)
+    covers = [
+        "Functional (Keras 2 inbound_nodes)",
+        "Add",
+        "Concatenate",
+        "BatchNormalization",
+        "GlobalMaxPooling2D",
+    ]
+    model.save(OUT / "resnet_tfkeras.h5")
+    _record(
+        "resnet_tfkeras.h5",
+        model,
+        xb,
+        origin=f"real: TF-Keras {tf_keras.__version__}",
+        covers=covers,
+    )
+    shutil.copy(OUT / "resnet_tfkeras.h5", OUT / "resnet_keras22.h5")
+    with h5py.File(OUT / "resnet_keras22.h5", "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["class_name"] = "Model"
+        f.attrs["model_config"] = json.dumps(config).encode()
+        f.attrs["keras_version"] = b"2.2.4"
+    _record(
+        "resnet_keras22.h5",
+        model,
+        xb,
+        origin="rewritten by h5py from resnet_tfkeras.h5: model class 'Model' and keras_version "
+        "2.2.4, as Keras 2.2 saved functional models",
+        covers=covers,
+    )
 
 
 def keras22(x: np.ndarray, model: Any) -> None:

@@ -66,7 +66,12 @@ def keras_to_onnx(data: bytes, *, max_weight_bytes: int) -> tuple[onnx.ModelProt
     """The ONNX model and the notes for the student; raises Rejected with the reason."""
     kf = reader.read(data, max_weight_bytes=max_weight_bytes)
     weights = graph.Weights(kf.weights, by_class=kf.layout == "zip")
-    calls, batch_shape, input_id, output_id = graph.parse(kf.config, weights, KNOWN)
+    try:
+        calls, batch_shape, input_id, output_id = graph.parse(kf.config, weights, KNOWN)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as e:
+        raise Rejected(
+            "keras_invalid", f"the model config is malformed ({type(e).__name__}: {e})"[:400]
+        ) from e
     net = Net()
     input_name = net.fresh(input_id.split(":", 1)[0])
     net.tensors[input_id] = input_name

@@ -3,6 +3,9 @@ real Celery worker: the predictions are the ones Keras itself made (recorded in 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,8 @@ from testsupport.web import upload, wait_done
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-FIXTURES = Path(__file__).resolve().parents[1] / "grader" / "keras_fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "grader" / "keras_fixtures"
 
 
 def _keras_classes(n: int) -> np.ndarray:
@@ -99,3 +103,30 @@ def test_keras_upload_names_list_both_extensions(users, competition):
     url = f"/api/competitions/{competition.slug}/submissions"
     response = Client().post(url, {"file": upload(b"x", "model.onnx")}, headers=_api(users))
     assert response.json()["message"] == "Upload a .keras/.h5/.hdf5 file."
+
+
+@pytest.mark.slow
+def test_podium_submit_of_a_keras_file_is_graded_as_keras_predicts(
+    live_server, users, competition, celery_worker, tmp_path
+):
+    _allow_keras(competition)
+    _, key = token_create(user=users["alice"])
+    model = tmp_path / "my cnn.keras"
+    model.write_bytes((FIXTURES / "mnist_k3.keras").read_bytes())
+    env = dict(
+        os.environ, PODIUM_TOKEN=key, PODIUM_URL=live_server.url, XDG_CONFIG_HOME=str(tmp_path)
+    )
+    args = ["submit", str(model), "--competition", competition.slug, "--poll", "0.3"]
+    run = subprocess.run(
+        [sys.executable, "-m", "competitions.cli", *args, "--timeout", "90"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "status: scored" in run.stdout
+    sub = Submission.objects.get(user=users["alice"])
+    _assert_graded_as_keras(sub, competition)
+    assert f"{sub.public_score:.4f}" in run.stdout

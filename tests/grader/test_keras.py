@@ -196,6 +196,28 @@ def test_deeply_nested_config_is_refused_before_parsing() -> None:
     assert e.code == "keras_invalid" and "deeper" in e.message
 
 
+def test_a_malformed_config_is_refused_as_invalid() -> None:
+    history = {"class_name": "__keras_tensor__", "config": {"keras_history": ["a", "x", 0]}}
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "layers": [
+                {"class_name": "InputLayer", "name": "a", "config": {"batch_shape": [None, 4]}},
+                {
+                    "class_name": "Dense",
+                    "name": "d",
+                    "config": {},
+                    "inbound_nodes": [{"args": [history]}],
+                },
+            ],
+            "input_layers": ["a", 0, 0],
+            "output_layers": ["d", 0, 0],
+        },
+    }
+    e = refusal(_zip_with(json.dumps(config).encode()))
+    assert e.code == "keras_invalid" and "malformed" in e.message
+
+
 def test_an_archive_with_many_members_is_refused() -> None:
     e = refusal(_zip_with(b"{}", {f"assets/{i}": b"x" for i in range(100)}))
     assert e.code == "keras_invalid" and "101 files" in e.message
