@@ -547,6 +547,35 @@ def nested() -> None:
     )
 
 
+def input_shapes() -> None:
+    """Inputs as the surveyed files declare them: (28, 28) without a channel axis, and (784,) with a
+    fixed batch of 32."""
+    keras.utils.set_random_seed(9)
+    x = RNG.uniform(0, 1, (32, 28, 28)).astype(np.float32)
+    hw = keras.Sequential([keras.Input((28, 28)), L.Flatten(), L.Dense(10, activation="tanh")])
+    _perturb(hw)
+    _save(hw, "input_28x28.keras")
+    _record(
+        "input_28x28.keras",
+        hw,
+        x,
+        origin=f"real: Keras {keras.__version__}",
+        covers=["input (28, 28)"],
+    )
+    fixed = keras.Sequential(
+        [keras.Input((784,), batch_size=32), L.Dense(10, activation="softmax")]
+    )
+    _perturb(fixed)
+    _save(fixed, "fixed_batch.keras")
+    _record(
+        "fixed_batch.keras",
+        fixed,
+        x.reshape(32, 784),
+        origin=f"real: Keras {keras.__version__}",
+        covers=["input (784,) with a fixed batch of 32"],
+    )
+
+
 def channels_first() -> None:
     """The course's channels-first MNIST CNN (reference.nets.mnist_cnn_shallow)."""
     keras.utils.set_random_seed(5)
@@ -749,6 +778,7 @@ def main() -> None:
         convs()
         preprocessing()
         nested()
+        input_shapes()
         channels_first()
         course_models()
         refusals()

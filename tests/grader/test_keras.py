@@ -134,6 +134,15 @@ def test_channels_first_models_are_fed_nchw() -> None:
     assert prep.plan.layout == "nchw"
 
 
+@pytest.mark.parametrize(
+    ("name", "layout", "batch"),
+    [("input_28x28.keras", "nhw", "dynamic"), ("fixed_batch.keras", "flat_hwc", "fixed")],
+)
+def test_surveyed_input_shapes_are_fed_as_declared(name: str, layout: str, batch: str) -> None:
+    prep, _ = prepare((FIXTURES / name).read_bytes(), name, image_shape=(28, 28, 1), n_classes=10)
+    assert prep.plan.layout == layout and prep.plan.batch_mode == batch
+
+
 def test_layer_names_are_the_node_names() -> None:
     model, _ = convert((FIXTURES / "convs.keras").read_bytes())
     names = {n.name for n in model.graph.node}
