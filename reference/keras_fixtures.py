@@ -552,7 +552,7 @@ def input_shapes() -> None:
     fixed batch of 32."""
     keras.utils.set_random_seed(9)
     x = RNG.uniform(0, 1, (32, 28, 28)).astype(np.float32)
-    hw = keras.Sequential([keras.Input((28, 28)), L.Flatten(), L.Dense(10, activation="tanh")])
+    hw = keras.Sequential([keras.Input((28, 28)), L.Flatten(), L.Dense(10)])
     _perturb(hw)
     _save(hw, "input_28x28.keras")
     _record(
