@@ -67,7 +67,7 @@ keras-fixtures:
 	test -x .venv-keras/bin/python || $(PY312) -m venv .venv-keras
 	.venv-keras/bin/pip install -q --disable-pip-version-check tensorflow-cpu==2.21.0 tf-keras==2.21.0 keras==3.15.1 h5py==3.14.0
 	rm -rf tests/grader/keras_fixtures
-	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 .venv-keras/bin/python reference/keras_fixtures.py
+	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 .venv-keras/bin/python -m reference.keras_fixtures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@ refused with the reason.
 
 The fixtures (tests/grader/keras_fixtures) were written by real Keras, or rewritten with h5py
 from a real file where no installable Keras writes that layout any more; `manifest.json` says
-which for each (`make keras-fixtures`, reference/keras_fixtures.py)."""
+which for each (`make keras-fixtures`, reference/keras_fixtures/)."""
 
 from __future__ import annotations
 
