@@ -62,6 +62,7 @@ def _nested(
     position: int,
     inputs: list[str],
     output: str,
+    *,
     known: set[str],
     k: int = 0,
 ) -> list[Call]:
@@ -128,7 +129,7 @@ def _sequential(
             continue
         name = layer_name(entry, i)
         if isinstance(entry, dict) and entry.get("class_name") == "Sequential":
-            calls += _nested(entry, i, [prev], name, known)
+            calls += _nested(entry, i, [prev], name, known=known)
             prev = name
             continue
         cls, cfg = check_class(entry, i, known)
@@ -226,7 +227,7 @@ def _functional(
         if isinstance(entry, dict) and entry.get("class_name") == "Sequential":
             for k, node in enumerate(nodes or []):
                 ins = [_tid(*t) for t in _node_inputs(node)]
-                pending += _nested(entry, i, ins, _tid(name, k, 0), known, k)
+                pending += _nested(entry, i, ins, _tid(name, k, 0), known=known, k=k)
             continue
         cls, cfg = check_class(entry, i, known)
         for k, node in enumerate(nodes or []):
