@@ -238,6 +238,17 @@ def input_shapes() -> None:
         origin=f"real: Keras {keras.__version__}",
         covers=["input (784,) with a fixed batch of 32"],
     )
+    built = keras.Sequential([L.Dense(16, activation="relu"), L.Dense(10)])
+    built.build((None, 784))  # no Input: the shape is the Sequential's build_input_shape
+    perturb(built)
+    save(built, "built_no_input.keras")
+    record(
+        "built_no_input.keras",
+        built,
+        x.reshape(32, 784),
+        origin=f"real: Keras {keras.__version__}",
+        covers=["Sequential without an InputLayer, built with model.build"],
+    )
 
 
 def channels_first() -> None:
