@@ -99,15 +99,9 @@ def keras_to_onnx(data: bytes, *, max_weight_bytes: int) -> tuple[onnx.ModelProt
     y = helper.make_tensor_value_info(out_name, TensorProto.FLOAT, out_dims)
     if out_name == input_name:
         raise Rejected("keras_unsupported", "the model computes nothing: its output is its input")
-    g = helper.make_graph(
-        net.nodes,
-        str(kf.config.get("config", {}).get("name", "keras"))[:100]
-        if isinstance(kf.config.get("config"), dict)
-        else "keras",
-        [x],
-        [y],
-        net.inits,
-    )
+    inner = kf.config.get("config")
+    name = str(inner.get("name") or "keras")[:100] if isinstance(inner, dict) else "keras"
+    g = helper.make_graph(net.nodes, name, [x], [y], net.inits)
     model = helper.make_model(
         g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="podium-keras"
     )
