@@ -307,3 +307,13 @@ def test_check_refuses_a_lambda_layer_with_exit_2_and_the_code() -> None:
     out = run_cli(str(FIXTURES / "refused" / "lambda.keras"))
     assert out.returncode == 2
     assert "rejected [keras_unsupported]" in out.stderr and "Lambda" in out.stderr
+
+
+def test_the_diagnosis_points_back_to_raw_pixels_when_unit_is_declared_for_a_rescaling_model() -> (
+    None
+):
+    out = run_cli(str(FIXTURES / "mnist_k3.keras"), "--preprocess", "unit", "--json", "--cpu")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["preprocess"]["name"] == "unit" and result["accuracy"] < 0.3
+    assert "'raw'" in json.dumps(result["diagnosis"])
