@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench bench-grader bench-leaderboard bench-pipeline bench-load train-env clean
+.PHONY: install test lint typecheck pytest demo bench bench-grader bench-leaderboard bench-pipeline bench-load train-env keras-fixtures clean
 PORT ?= 8000
 
 $(STAMP): pyproject.toml
@@ -59,6 +59,15 @@ bench: bench-grader bench-leaderboard bench-pipeline bench-load
 train-env:
 	test -x .venv-train/bin/python || $(PY311) -m venv .venv-train
 	.venv-train/bin/pip install -q torch==2.13.0 onnxscript==0.7.2 onnx==1.23.2 onnxruntime-gpu==1.31.1 numpy==2.4.6 pillow==13.0.0 pytest==9.2.0
+
+# Keras fixtures for the .keras/.h5 converter (tests/grader/keras_fixtures), written by real Keras
+# (keras 3, and tf-keras for the TF-Keras layouts, on tensorflow-cpu). Optional: the main
+# environment never has TensorFlow or Keras; the generated files are committed.
+keras-fixtures:
+	test -x .venv-keras/bin/python || $(PY312) -m venv .venv-keras
+	.venv-keras/bin/pip install -q --disable-pip-version-check tensorflow-cpu==2.21.0 tf-keras==2.21.0 keras==3.15.1 h5py==3.14.0
+	rm -rf tests/grader/keras_fixtures
+	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 .venv-keras/bin/python -m reference.keras_fixtures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

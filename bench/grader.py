@@ -5,26 +5,36 @@ session, preprocesses and runs batches of 256, and takes the argmax; the grader 
 it does for a student (static checks, efficiency analysis, a warm sandbox child, the diagnosis
 on the public sample, inference, interpretation, metrics). Each is measured REPEATS times,
 interleaved, and the medians are compared. Goal: ratio <= 1.2.
+
+Keras rows (`--keras` runs only those): the course's models saved by real Keras
+(tests/grader/keras_fixtures/course, weights zeroed: timing does not depend on them; zip members
+stored, as Keras writes them) checked as the `.keras` file and as its ONNX twin (the converter's
+output, uploaded as `.onnx`), interleaved in the same run, in the pre-started analysis child. The
+difference is what the conversion adds to a submission; goal <= 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import io
 import json
 import os
 import platform
 import statistics
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from grader import grade
+from grader import check_upload, grade
 from grader.datasets import Dataset, load_dataset
+from grader.keras import keras_to_onnx
 from grader.preprocess import PRESETS
 from grader.sandbox import SandboxPool
 from grader.types import Limits
-from testsupport.reference_models import REPO, bench_models, onnx_meta
+from testsupport.reference_models import KERAS_COURSE, REPO, bench_models, onnx_meta
 
 DATA = {
     "mnist": REPO / "data" / "mnist",
@@ -57,17 +67,85 @@ def bare_loop(
     return time.perf_counter() - t0, acc
 
 
+def _stored(data: bytes) -> bytes:
+    """The zip as Keras writes it, members stored uncompressed (the committed fixtures are
+    deflated to keep the repository small)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info), compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+def keras_rows(
+    datasets: dict[str, Dataset], limits: Limits, pool: SandboxPool, repeats: int
+) -> list[dict[str, object]]:
+    """The upload check (the analysis child: parse, convert, checks) of each `.keras` file
+    against its ONNX twin, interleaved, then one grading of each: what the conversion adds."""
+    rows: list[dict[str, object]] = []
+    print(
+        f"{'keras file':<20}{'MB':>6}{'convert ms':>11}{'check .onnx':>12}{'check .keras':>13}{'added ms':>9}{'grade .onnx':>12}{'grade .keras':>13}"
+    )
+    for name, dsname in (("mnist_lenet_small", "mnist"), ("cifar10_cnn_bn", "cifar10")):
+        data = _stored((KERAS_COURSE / f"{name}.keras").read_bytes())
+        ds = datasets[dsname]
+
+        check = functools.partial(
+            check_upload, image_shape=ds.image_shape, n_classes=len(ds.classes), limits=limits
+        )
+        keras_to_onnx(data, max_weight_bytes=1 << 30)  # imports warm
+        t0 = time.perf_counter()
+        model, _ = keras_to_onnx(data, max_weight_bytes=1 << 30)
+        convert_ms = (time.perf_counter() - t0) * 1e3
+        twin = model.SerializeToString()
+        check(data, name + ".keras")
+        onnx_t, keras_t = [], []
+        for _ in range(max(repeats, 5)):
+            t0 = time.perf_counter()
+            check(twin, name + ".onnx")
+            onnx_t.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            check(data, name + ".keras")
+            keras_t.append(time.perf_counter() - t0)
+        o, k = statistics.median(onnx_t), statistics.median(keras_t)
+        t0 = time.perf_counter()
+        go = grade(twin, name + ".onnx", ds, limits=limits, pool=pool)
+        grade_onnx = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        gk = grade(data, name + ".keras", ds, limits=limits, pool=pool)
+        grade_keras = time.perf_counter() - t0
+        assert gk.accuracy == go.accuracy  # the same model either way
+        row = {
+            "model": name + ".keras",
+            "dataset": dsname,
+            "file_mb": len(data) / 2**20,
+            "convert_ms": convert_ms,
+            "check_onnx_ms": o * 1e3,
+            "check_keras_ms": k * 1e3,
+            "added_ms": (k - o) * 1e3,
+            "grade_onnx_s": grade_onnx,
+            "grade_keras_s": grade_keras,
+        }
+        rows.append(row)
+        print(
+            f"{name:<20}{len(data) / 2**20:>6.1f}{convert_ms:>11.1f}{o * 1e3:>12.1f}{k * 1e3:>13.1f}"
+            f"{(k - o) * 1e3:>9.1f}{grade_onnx:>12.2f}{grade_keras:>13.2f}"
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", help="substring of model names to run")
     ap.add_argument("--json", type=Path, help="write results here")
+    ap.add_argument("--keras", action="store_true", help="only the Keras rows")
     args = ap.parse_args()
     datasets = {k: load_dataset(v) for k, v in DATA.items()}
     samples = {k: load_dataset(v, split="train") for k, v in DATA.items()}
     pool = SandboxPool(warm=True)  # as a worker holds it
     limits = Limits(threads=THREADS, use_cuda=False)
-    rows = []
+    rows: list[dict[str, object]] = []
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {THREADS} onnxruntime threads; "
         f"CIFAR-10 figures are on the JPEG copy"
@@ -77,7 +155,7 @@ def main() -> None:
         f"{'acc bare':>10}{'acc grader':>11}  origin"
     )
     for name, dsname, model, origin in bench_models():
-        if args.only and args.only not in name:
+        if args.keras or (args.only and args.only not in name):
             continue
         ds = datasets[dsname]
         meta = onnx_meta(model)
@@ -114,6 +192,7 @@ def main() -> None:
         print(
             f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}"
         )
+    rows += keras_rows(datasets, limits, pool, args.repeats)
     pool.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

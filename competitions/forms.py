@@ -15,6 +15,7 @@ from django.db.models import Field
 from competitions.grade_policy import PolicyError, policy_check
 from competitions.models import Competition, HeldOutDataset
 from competitions.services.submissions import PRESETS
+from competitions.services.uploads import FORMAT_LABELS, FORMATS
 from grader.errors import Rejected
 from grader.preprocess import parse_values
 
@@ -34,7 +35,10 @@ def _floats(text: str, field: str) -> list[float] | None:
 
 
 class SubmitForm(forms.Form):
-    file = forms.FileField(help_text="ONNX model (.onnx) or NumPy network (.npz)")
+    file = forms.FileField(
+        help_text="ONNX model (.onnx), NumPy network (.npz), or Keras model (.keras or .h5: "
+        "save it with model.save('model.keras') and upload that file)"
+    )
     preprocess = forms.ChoiceField(choices=PREPROCESS_CHOICES, required=False)
     mean = forms.CharField(required=False, help_text="custom only: e.g. 0.4914, 0.4822, 0.4465")
     std = forms.CharField(required=False, help_text="custom only: e.g. 0.247, 0.243, 0.261")
@@ -96,9 +100,9 @@ _DEFAULTED = ("late_policy", "late_penalty_pct", "late_days_max")
 
 class CompetitionForm(forms.ModelForm):
     allowed_formats = forms.MultipleChoiceField(
-        choices=[("onnx", "ONNX (.onnx)"), ("npz", "NumPy network (.npz)")],
+        choices=[(f, FORMAT_LABELS[f]) for f in FORMATS],
         widget=forms.CheckboxSelectMultiple,
-        initial=["onnx", "npz"],
+        initial=list(FORMATS),
     )
 
     class Meta:

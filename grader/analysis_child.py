@@ -1,7 +1,7 @@
 """The analysis child: parses, checks and measures one untrusted upload under OS limits.
 
 Everything that reads an uploaded file's structure runs here, never in the web process or the
-Celery worker: protobuf parsing, the .npz conversion, the static checks and adaptation
+Celery worker: protobuf parsing, the .npz and Keras conversions, the static checks and adaptation
 (grader.prepare), and onnx shape inference for the efficiency columns (grader.efficiency). A
 SIGSEGV in onnx's C++ or an exponential blow-up kills or stalls only this process, which the
 parent replaces. It imports onnx but never onnxruntime; the inference child is the reverse.
@@ -23,11 +23,14 @@ from grader.oslimits import limit_address_space, maybe_crash, vm_bytes
 
 def _unreadable(filename: str, e: BaseException) -> dict[str, Any]:
     """An exception no check anticipated: the file is refused as unreadable, with the cause."""
-    npz = filename.lower().endswith(".npz")
-    code = "npz_invalid" if npz else "not_onnx"
-    what = "NumPy network" if npz else "ONNX model"
+    lower = filename.lower()
+    code, what = "not_onnx", "an ONNX model"
+    if lower.endswith(".npz"):
+        code, what = "npz_invalid", "a NumPy network"
+    elif lower.endswith((".keras", ".h5", ".hdf5")):
+        code, what = "keras_invalid", "a Keras model"
     detail = f"{type(e).__name__}: {e}"[:300]
-    return {"code": code, "message": f"the file could not be read as an {what} ({detail})"}
+    return {"code": code, "message": f"the file could not be read as {what} ({detail})"}
 
 
 class Analyser:
@@ -87,6 +90,8 @@ def main() -> None:
     stdin = sys.stdin.buffer
     sys.setrecursionlimit(2000)  # deep nesting fails as RecursionError, not a C stack overflow
     importlib.import_module("grader.prepare")  # onnx and the checks, loaded while it waits
+    importlib.import_module("grader.keras")  # and the Keras reader with h5py (native HDF5)
+    importlib.import_module("h5py")
 
     protocol.send(out, {"ready": True, "pid": os.getpid()})
     analyser = Analyser()

@@ -42,7 +42,9 @@ DEFAULT_DATA = {
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="validate and score a model (.onnx or NumPy .npz)")
+    c = sub.add_parser(
+        "check", help="validate and score a model (.onnx, NumPy .npz, or Keras .keras/.h5)"
+    )
     c.add_argument("model", type=Path)
     c.add_argument("--dataset", choices=sorted(DEFAULT_DATA), default="mnist")
     c.add_argument(

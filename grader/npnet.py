@@ -27,9 +27,19 @@ file's own (an upload's declaration wins).
 
 from __future__ import annotations
 
-from grader.npnet_convert import convert, npz_to_onnx
+from grader.npnet_convert import IR_VERSION, OPSET, convert, npz_to_onnx
 from grader.npnet_save import save
-from grader.npnet_spec import parse_spec, same_pads
+from grader.npnet_spec import json_depth, parse_spec, same_pads
 from grader.prepared import Variant
 
-__all__ = ["Variant", "convert", "npz_to_onnx", "parse_spec", "same_pads", "save"]
+__all__ = [
+    "IR_VERSION",
+    "OPSET",
+    "Variant",
+    "convert",
+    "json_depth",
+    "npz_to_onnx",
+    "parse_spec",
+    "same_pads",
+    "save",
+]

@@ -42,7 +42,7 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _json_depth(text: str) -> int:
+def json_depth(text: str) -> int:
     """The deepest nesting of brackets outside strings, read before json.loads builds anything
     (a deep or huge structure costs memory and recursion before any count can be checked)."""
     depth = deepest = 0
@@ -75,7 +75,7 @@ def _spec_text(arrays: dict[str, np.ndarray]) -> str:
             f"'architecture' is {arch.nbytes:,} bytes; a layer spec needs at most {MAX_SPEC_BYTES:,}",
         )
     text = str(arch.reshape(()).item())
-    if _json_depth(text) > MAX_SPEC_DEPTH:
+    if json_depth(text) > MAX_SPEC_DEPTH:
         raise Rejected("npz_invalid", f"'architecture' nests deeper than {MAX_SPEC_DEPTH} levels")
     return text
 

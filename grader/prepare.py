@@ -17,25 +17,37 @@ from grader.prepared import Prepared, Variant
 from grader.types import DEFAULT_LIMITS, Limits
 
 NPZ_EXPANSION = 1.5  # a NumPy network may hold this much more than the upload limit, decompressed
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # the layout inside is read from the content
 
 
-def _load(data: bytes, filename: str, limits: Limits) -> tuple[onnx.ModelProto, str, list[Variant]]:
+def _load(
+    data: bytes, filename: str, limits: Limits
+) -> tuple[onnx.ModelProto, str, list[str], list[Variant]]:
+    """The upload as an ONNX model, its format, notes on the conversion, and alternative models
+    the diagnosis may try (the other flatten order of an .npz network)."""
     if len(data) > limits.max_file_mb << 20:
         raise Rejected(
             "too_large",
             f"the file is {len(data) / 2**20:.0f} MB; the limit is {limits.max_file_mb} MB",
         )
-    if filename.lower().endswith(".npz"):
+    lower = filename.lower()
+    if lower.endswith((".npz", *KERAS_SUFFIXES)) and not data:
+        raise Rejected("empty_file", "the file is empty")
+    cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
+    if lower.endswith(".npz"):
         from grader.npnet import convert
 
-        if not data:
-            raise Rejected("empty_file", "the file is empty")
-        cap = int((limits.max_file_mb << 20) * NPZ_EXPANSION)
         model, variants = convert(data, max_total_bytes=cap)
-        return model, "npz", variants
+        note = f"NumPy network converted to ONNX ({len(model.graph.node)} operators)"
+        return model, "npz", [note], variants
+    if lower.endswith(KERAS_SUFFIXES):
+        from grader.keras import keras_to_onnx
+
+        model, notes = keras_to_onnx(data, max_weight_bytes=cap)
+        return model, "keras", notes, []
     refuse_pickle(data)  # a pickle or a bare .npy named otherwise: say how to save an .npz
     wirescan.check_counts(data)  # before parsing builds every message
-    return validate.parse_model(data), "onnx", []
+    return validate.parse_model(data), "onnx", [], []
 
 
 def prepare(
@@ -51,7 +63,7 @@ def prepare(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Prepared, onnx.ModelProto]:
     """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
-    model, fmt, variants = _load(data, filename, limits)
+    model, fmt, load_notes, variants = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
     pre = preprocess.resolve_preprocess(
@@ -61,9 +73,7 @@ def prepare(
         checked.input_dims, checked.input_dtype, image_shape, layout or meta.get("podium.layout")
     )
     _check_declared_outputs(checked, n_classes)
-    notes = [*checked.notes, *plan.notes]
-    if fmt == "npz":
-        notes.insert(0, f"NumPy network converted to ONNX ({len(model.graph.node)} operators)")
+    notes = [*load_notes, *checked.notes, *plan.notes]
     model_bytes = data if fmt == "onnx" and not checked.modified else model.SerializeToString()
     prep = Prepared(
         model_bytes=model_bytes,

@@ -1,6 +1,7 @@
 """`podium`: check a model on your machine, submit it, wait for its score, read the leaderboard.
 
     podium check model.onnx [--dataset cifar10] [--preprocess mnist] [--json]   # no server needed
+    (model.keras or model.h5, as Keras model.save wrote it, work the same way as model.onnx)
     podium login --server https://podium.example.org     # asks for username/password, saves token
     podium submit model.onnx --competition mnist-digits [--preprocess mnist] [--note "..."]
     podium status [ID] [--competition SLUG]

@@ -122,3 +122,19 @@ def test_the_sandbox_child_loads_neither_onnx_nor_the_engine() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_web_process_never_loads_h5py_or_the_keras_reader() -> None:
+    """Keras files are parsed in the analysis child only (native HDF5 code on untrusted bytes)."""
+    code = (
+        "import os, sys, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings_test')\n"
+        "django.setup()\n"
+        "import config.urls, competitions.forms, competitions.services.submissions\n"
+        "bad = [m for m in ('h5py', 'grader.keras', 'onnxruntime') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

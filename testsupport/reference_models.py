@@ -13,6 +13,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "reference" / "manifest.json"
+# the course's models saved by real Keras (reference/keras_fixtures/), for the Keras bench rows
+KERAS_COURSE = REPO / "tests" / "grader" / "keras_fixtures" / "course"
 
 
 class _Graph:

@@ -22,7 +22,13 @@ from competitions.services.locks import lock_entrant
 from competitions.services.notify import notify_flag
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
-from competitions.services.uploads import Refuse, UploadLike, upload_name_checked, upload_store
+from competitions.services.uploads import (
+    Refuse,
+    UploadLike,
+    upload_format,
+    upload_name_checked,
+    upload_store,
+)
 from competitions.text import text_checked
 from grader import check_upload
 from grader.errors import Rejected
@@ -65,7 +71,7 @@ def _content_checked(
         )
     except Rejected as e:
         raise refuse(e.code, e.message) from e
-    fmt = name.rsplit(".", 1)[-1].lower()
+    fmt = upload_format(name)
     return _Checked(name=name, fmt=fmt, data=data, preprocess=preprocess, mean=mean, std=std)
 
 

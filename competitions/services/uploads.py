@@ -19,7 +19,15 @@ from competitions.models import Competition, Submission
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "npz")
+FORMATS = ("onnx", "npz", "keras")
+FORMAT_LABELS = {
+    "onnx": "ONNX (.onnx)",
+    "npz": "NumPy network (.npz)",
+    "keras": "Keras model (.keras or .h5, as model.save wrote it)",
+}
+# The file's extension names its format; the engine reads a Keras file's layout (zip or HDF5)
+# from its content (grader/prepare.KERAS_SUFFIXES).
+EXTENSIONS = {"onnx": "onnx", "npz": "npz", "keras": "keras", "h5": "keras", "hdf5": "keras"}
 
 type Refuse = Callable[[str, str], Refused]
 """Builds the refusal to raise (a student's upload also records it for the flood limit)."""
@@ -48,13 +56,25 @@ def filename_sanitize(name: str) -> str:
     return base
 
 
+def upload_format(name: str) -> str:
+    """The format a file name declares ("" when none)."""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return EXTENSIONS.get(ext, "")
+
+
+def formats_text(formats: list[str]) -> str:
+    """What to upload, in words: ".onnx or .npz or .keras/.h5"."""
+    exts = {f: "/".join("." + e for e, g in EXTENSIONS.items() if g == f) for f in FORMATS}
+    return " or ".join(exts.get(f, "." + f) for f in formats)
+
+
 def upload_name_checked(*, competition: Competition, upload: UploadLike, refuse: Refuse) -> str:
     """The sanitized name, once the format and the size (known before reading) are allowed."""
     name = filename_sanitize(upload.name or "")
-    fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    fmt = upload_format(name)
     allowed = competition.allowed_formats or list(FORMATS)
     if fmt not in allowed:
-        raise refuse("bad_format", f"Upload a {' or '.join('.' + f for f in allowed)} file.")
+        raise refuse("bad_format", f"Upload a {formats_text(allowed)} file.")
     if (upload.size or 0) > settings.PODIUM_MAX_UPLOAD_MB * 1024 * 1024:
         raise refuse("too_large", f"The file is over {settings.PODIUM_MAX_UPLOAD_MB} MB.")
     return name

@@ -90,3 +90,17 @@ def test_client_installs_alone_in_a_fresh_venv_and_checks_a_model(tmp_path: Path
         check=True,
     )
     assert str(venv) in found.stdout
+    # a Keras file as model.save wrote it: grader.keras and h5py came with the distribution
+    keras_file = ROOT / "tests" / "grader" / "keras_fixtures" / "mnist_k3.keras"
+    keras_check = subprocess.run(
+        [str(bin_dir / "podium"), "check", str(keras_file), "--json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert keras_check.returncode == 0, keras_check.stderr[-3000:]
+    fixtures = json.loads((keras_file.parent / "manifest.json").read_text())["files"]
+    kept = round(json.loads(keras_check.stdout)["accuracy"], 4)
+    assert kept == round(fixtures["mnist_k3.keras"]["mnist_accuracy"], 4)

@@ -142,3 +142,30 @@ def test_instructor_creates_competition_imports_dataset_closes_and_downloads_csv
     assert grades[0].startswith("username,email,name,team,final_private_score,rank")
     assert {line.split(",")[0] for line in grades[1:]} == {"alice", "bob"}
     (tmp_path / "grades.csv").write_text("\n".join(grades))
+
+
+def test_student_uploads_a_keras_file_as_saved_and_sees_its_layers(
+    page, live_server, users, competition, celery_worker
+):
+    """The student path the README shows: model.save('model.keras'), then upload that file."""
+    from competitions.models import Submission
+
+    competition.allowed_formats = ["onnx", "npz", "keras"]
+    competition.save(update_fields=["allowed_formats"])
+    model = ROOT / "tests" / "grader" / "keras_fixtures" / "mnist_k3.keras"
+    base = live_server.url
+    login(page, base, "alice", "pw-alice-123")
+    page.goto(f"{base}/c/{competition.slug}/")
+    page.set_input_files("#submit-form input[name=file]", str(model))
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url(f"{base}/s/**")
+    page.wait_for_selector('[data-status="scored"]', timeout=60_000)
+    page.reload()
+    shot(page, "student-keras-submission-scored")
+    text = page.inner_text("body")
+    assert "conv2d" in text and "max_pooling2d" in text  # the Keras layer names
+    assert "raw 0..255 pixels" in text  # the model's own Rescaling, said
+    sub = Submission.objects.get(user=users["alice"])
+    assert (
+        sub.file_format == "keras" and page.inner_text("#public-score") == f"{sub.public_score:.4f}"
+    )

@@ -104,7 +104,7 @@ class Command(BaseCommand):
                     "daily_limit": 10,
                     "total_limit": 200,
                     "max_team_size": 3,
-                    "allowed_formats": ["onnx", "npz"],
+                    "allowed_formats": ["onnx", "npz", "keras"],
                     "public_fraction": 0.5,
                     "split_seed": 2026,
                     "created_by": users["instructor"],
