@@ -1,5 +1,6 @@
-"""Running a prepared model in a sandbox child: the held-out set, then the diagnosis of a poor
-score on the public sample, all under one wall-time deadline for the whole submission."""
+"""Running a prepared model in a sandbox child: the held-out set, then the diagnosis (is another
+way of feeding it clearly better?) on the public sample, all under one wall-time deadline for
+the whole submission."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from grader import adapt, diagnose, outputs
 from grader.datasets import Dataset
 from grader.errors import Rejected, RunFailed
 from grader.prepared import Prepared
+from grader.preprocess import describe
 from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
 from grader.timer import Timer
 from grader.types import Limits, Preprocess
@@ -64,28 +66,29 @@ def _diagnose(
     child: ChildProcess, prep: Prepared, sample: Dataset, dataset: Dataset, deadline: Deadline
 ) -> tuple[float, str | None]:
     """Accuracy on the public sample with the declared settings, and a suggestion if another
-    preprocessing or layout does much better (grader.diagnose)."""
+    preprocessing or layout does clearly better (grader.diagnose)."""
     idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
     imgs, lbls = sample.images[idx], sample.labels[idx]
-    sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
 
-    def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
-        _, outs = _run(child, prep, sample_images, pre=pre, plan=plan, deadline=deadline)
+    def run_sample(cand: diagnose.Candidate, n: int) -> float:
+        images = (f"{sample.sha256}:sample{len(idx)}:{n}", imgs[:n])
+        _, outs = _run(child, prep, images, pre=cand.pre, plan=cand.plan, deadline=deadline)
         try:
-            got = outputs.interpret(outs, len(imgs), dataset.n_classes)
+            got = outputs.interpret(outs, n, dataset.n_classes)
         except Rejected:
             return 0.0
-        return float((got.predictions == lbls).mean())
+        return float((got.predictions == lbls[:n]).mean())
 
-    return diagnose.diagnose(
-        run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs)
-    )
+    channels = dataset.image_shape[2]
+    declared = diagnose.Candidate(prep.preprocess, prep.plan, describe(prep.preprocess))
+    others = diagnose.alternatives(prep.preprocess, prep.plan, channels)
+    return diagnose.diagnose(run_sample, declared, others, len(imgs))
 
 
 @dataclass
 class Ran:
     """What the sandbox gave back for one submission: its load and run replies, the outputs read
-    as class scores, and the diagnosis of a poor score (or why it was cut)."""
+    as class scores, and the diagnosis on the public sample (or why it was cut)."""
 
     loaded: dict[str, Any]
     reply: dict[str, Any]
@@ -107,7 +110,7 @@ def run_in_sandbox(
     timer: Timer,
 ) -> Ran:
     """Load the model in a sandbox child, run the held-out set, interpret the outputs, and
-    diagnose a poor score on the public sample, all under one deadline."""
+    diagnose it on the public sample, all under one deadline."""
     sandboxes = pool or default_pool()
     child = sandboxes.acquire()
     clean = False
@@ -132,10 +135,10 @@ def run_in_sandbox(
         timer.mark("inferred")
         clean = True  # the child did its job; what follows is about the model's outputs
         ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))
-        # The diagnosis explains a poor score; a model that scores well on the held-out set
-        # needs none, so the sample runs (and their cost) are saved for the models that do.
+        # The diagnosis looks for a clearly better way to feed the model, at any score; a
+        # held-out score that leaves no room for one costs no sample run.
         accuracy = float((ran.got.predictions == dataset.labels).mean())
-        if sample is not None and len(sample) and accuracy < diagnose.POOR:
+        if sample is not None and len(sample) and diagnose.worth_probing(accuracy):
             try:
                 ran.sample_accuracy, ran.diagnosis = _diagnose(
                     child, prep, sample, dataset, deadline
