@@ -21,6 +21,17 @@ LAYOUTS = ("nchw", "nhwc", "nhw", "flat_hwc", "flat_chw")
 DEFAULT_BATCH = 256  # batches of 32-1000 run fastest; 256 keeps a CIFAR CNN's peak near 0.3 GB
 
 
+def layout_checked(layout: str | None) -> str | None:
+    """The one reading of a declared layout (upload form, API, `podium submit`, `grader check`,
+    model metadata): one of LAYOUTS, or None when blank."""
+    text = (layout or "").strip().lower()
+    if not text or text == "auto":
+        return None
+    if text not in LAYOUTS:
+        raise Rejected("bad_layout", f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    return text
+
+
 @dataclass(frozen=True)
 class InputPlan:
     layout: str
@@ -164,10 +175,7 @@ def plan_input(
 ) -> InputPlan:
     c = image_shape[2]
     notes: list[str] = []
-    if declared_layout is not None and declared_layout not in LAYOUTS:
-        raise Rejected(
-            "bad_layout", f"unknown layout {declared_layout!r}; one of {', '.join(LAYOUTS)}"
-        )
+    declared_layout = layout_checked(declared_layout)
     every = _candidates(dims, image_shape)
     # Prefer a batched reading (N, ...) over a no-batch one, and the flat order NumPy and Keras use.
     # sorted() copies: `every` keeps the declaration order for `fits`.

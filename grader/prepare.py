@@ -49,6 +49,7 @@ def prepare(
 ) -> tuple[Prepared, onnx.ModelProto]:
     """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
     preprocess.declaration_checked(preprocess_name, mean, std)  # before the file is even read
+    adapt.layout_checked(layout)
     model, fmt = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
