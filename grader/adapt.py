@@ -110,7 +110,7 @@ def _model_image(dims: list[int | None]) -> str | None:
     if len(inner) == 1:
         for h, w, c in KNOWN_IMAGES:
             if h * w * c == inner[0]:
-                return f"{h}×{w}×{c} (flat, {inner[0]} values)"
+                return f"{h}×{w}×{c}"
     return None
 
 
