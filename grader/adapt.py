@@ -100,7 +100,7 @@ def _model_image(dims: list[int | None]) -> str | None:
     if None in inner or not inner:
         return None
     if len(inner) == 3:
-        a, b, c = (int(d) for d in inner)  # type: ignore[arg-type]
+        a, b, c = (int(d or 0) for d in inner)
         if a in (1, 3) and c not in (1, 3):
             return f"{b}×{c}×{a}"
         if c in (1, 3):

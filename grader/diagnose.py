@@ -3,7 +3,8 @@ does another preprocessing or pixel order do clearly better than the declared on
 at any score, so the student learns why the score is what it is.
 
 The cost stays small for a model declared right: one probe, every candidate on a few images
-(PROBE_SIZE); only the candidates that beat the declared one there run on the whole sample. A model whose
+(PROBE_SIZE); only the candidates that beat the declared one there (and the declared one) run on
+the rest of the sample. A model whose
 held-out score leaves no room for a clear improvement is not probed at all.
 """
 
@@ -33,7 +34,7 @@ class Candidate:
     hint: str = ""  # the question the suggestion asks, e.g. "was it trained on raw pixels?"
 
 
-RunFn = Callable[[Candidate, int], float]  # accuracy on the first n images of the sample
+RunFn = Callable[[Candidate, int, int], float]  # accuracy on the sample's images [lo, hi)
 
 _HINTS = {
     "raw": "was it trained on raw pixels?",
@@ -79,14 +80,23 @@ def diagnose(
     """Accuracy on the sample with the declared settings, and a suggestion when another
     candidate does clearly better (or a question when the model scores near chance)."""
     probe = min(PROBE_SIZE, n_sample)
-    base = run(declared, probe)
-    kept = [c for c in others if run(c, probe) > base]  # only these can be clearly better
+    on_probe = {declared: run(declared, 0, probe)}
+    base = on_probe[declared]
+    for cand in others:
+        on_probe[cand] = run(cand, 0, probe)
+    kept = [c for c in others if on_probe[c] > base]  # only these can be clearly better
     if not kept and base >= NEAR_CHANCE:
         return base, None  # the probe ruled every alternative out: nothing more runs
-    declared_acc = run(declared, n_sample) if probe < n_sample else base
+
+    def whole(cand: Candidate) -> float:  # the rest of the sample, added to the probe's images
+        if probe == n_sample:
+            return on_probe[cand]
+        return (on_probe[cand] * probe + run(cand, probe, n_sample) * (n_sample - probe)) / n_sample
+
+    declared_acc = whole(declared)
     best: tuple[float, Candidate] | None = None
     for cand in kept:
-        acc = run(cand, n_sample)
+        acc = whole(cand)
         if best is None or acc > best[0]:
             best = (acc, cand)
     if best is not None and best[0] >= declared_acc + MARGIN:

@@ -70,14 +70,14 @@ def _diagnose(
     idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
     imgs, lbls = sample.images[idx], sample.labels[idx]
 
-    def run_sample(cand: diagnose.Candidate, n: int) -> float:
-        images = (f"{sample.sha256}:sample{len(idx)}:{n}", imgs[:n])
+    def run_sample(cand: diagnose.Candidate, lo: int, hi: int) -> float:
+        images = (f"{sample.sha256}:sample{len(idx)}:{lo}-{hi}", imgs[lo:hi])
         _, outs = _run(child, prep, images, pre=cand.pre, plan=cand.plan, deadline=deadline)
         try:
-            got = outputs.interpret(outs, n, dataset.n_classes)
+            got = outputs.interpret(outs, hi - lo, dataset.n_classes)
         except Rejected:
             return 0.0
-        return float((got.predictions == lbls[:n]).mean())
+        return float((got.predictions == lbls[lo:hi]).mean())
 
     channels = dataset.image_shape[2]
     declared = diagnose.Candidate(prep.preprocess, prep.plan, describe(prep.preprocess))

@@ -85,6 +85,10 @@ class ChildProcess:
             env=env,
             start_new_session=True,
         )
+        # Replies are read from the unbuffered pipe: a buffered reader could take the next frame
+        # into its buffer with this one (a progress report, then the reply), and select() on the
+        # pipe would then wait for data already read, until the deadline.
+        self._stdout: Any = getattr(self.proc.stdout, "raw", self.proc.stdout)
         self.stderr_lines: list[str] = []
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
@@ -104,7 +108,7 @@ class ChildProcess:
         assert self.proc.stdout is not None and self._replies is not None
         while True:
             try:
-                self._replies.put(protocol.recv(self.proc.stdout))  # type: ignore[arg-type]
+                self._replies.put(protocol.recv(self._stdout))
             except (EOFError, OSError, protocol.ProtocolError, ValueError) as e:
                 self._replies.put(e)
                 return
@@ -143,7 +147,7 @@ class ChildProcess:
             return self._receive_queued(deadline)
         self._wait_readable(deadline)
         try:
-            return protocol.recv(self.proc.stdout)  # type: ignore[arg-type]
+            return protocol.recv(self._stdout)
         except (EOFError, protocol.ProtocolError, ValueError) as e:
             raise self._death() from e
 

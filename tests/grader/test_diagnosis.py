@@ -25,12 +25,14 @@ def candidate(name: str) -> diagnose.Candidate:
     return diagnose.Candidate(Preprocess(name, mean, std), PLAN, name, f"try {name}?")
 
 
-def scripted(accuracy: dict[str, float]) -> tuple[diagnose.RunFn, list[tuple[str, int]]]:
-    """A run function answering fixed accuracies per preset, recording what ran on how many."""
-    calls: list[tuple[str, int]] = []
+def scripted(
+    accuracy: dict[str, float],
+) -> tuple[diagnose.RunFn, list[tuple[str, int, int]]]:
+    """A run function answering fixed accuracies per preset, recording what ran on which images."""
+    calls: list[tuple[str, int, int]] = []
 
-    def run(cand: diagnose.Candidate, n: int) -> float:
-        calls.append((cand.pre.name, n))
+    def run(cand: diagnose.Candidate, lo: int, hi: int) -> float:
+        calls.append((cand.pre.name, lo, hi))
         return accuracy.get(cand.pre.name, 0.1)
 
     return run, calls
@@ -65,9 +67,9 @@ def test_alternatives_the_probe_rules_out_never_run_on_the_whole_sample() -> Non
     run, calls = scripted({"unit": 0.9, "raw": 0.1, "symmetric": 0.95, "mnist": 0.9})
     others = [candidate(n) for n in ("raw", "symmetric", "mnist")]
     declared_acc, text = diagnose.diagnose(run, candidate("unit"), others, 256)
-    probe = diagnose.PROBE_SIZE
-    assert calls[:4] == [("unit", probe), ("raw", probe), ("symmetric", probe), ("mnist", probe)]
-    assert sorted(calls[4:]) == [("symmetric", 256), ("unit", 256)]
+    p = diagnose.PROBE_SIZE
+    assert calls[:4] == [("unit", 0, p), ("raw", 0, p), ("symmetric", 0, p), ("mnist", 0, p)]
+    assert sorted(calls[4:]) == [("symmetric", p, 256), ("unit", p, 256)]  # the rest only
     assert text is not None and "symmetric" in text and declared_acc == 0.9
 
 
