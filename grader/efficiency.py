@@ -12,7 +12,7 @@ intermediate values and outputs are dropped first, so they cannot stand in for t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import onnx
@@ -63,7 +63,7 @@ def _constant_size(node: onnx.NodeProto) -> tuple[int, int]:
 
 
 def _scope_constants(
-    initializers: Iterator[TensorProto] | list[TensorProto], nodes: list[onnx.NodeProto]
+    initializers: Iterable[TensorProto], nodes: list[onnx.NodeProto]
 ) -> dict[str, int]:
     """The parameters of one scope (a graph or a function body), by the name they are read as:
     float initializers and Constant nodes, and integer ones in a quantized weight's slot."""
