@@ -30,10 +30,9 @@ from competitions.services.submissions import submission_create
 from competitions.services.teams import team_for_user
 from competitions.services.tokens import token_authenticate, token_create
 from competitions.text import text_checked
-from grader.errors import Rejected
-from grader.preprocess import parse_values
 
 logger = logging.getLogger(__name__)
+UPLOAD_FIELDS = frozenset({"preprocess", "mean", "std", "layout", "note"})
 
 
 class TokenAuth(HttpBearer):
@@ -260,7 +259,15 @@ def get_competition(request: HttpRequest, slug: str) -> Any:
 
 @api.post(
     "/competitions/{slug}/submissions",
-    response={201: SubmissionOut, 400: Error, 404: Error, 413: Error, 429: Error, 503: Error},
+    response={
+        201: SubmissionOut,
+        400: Error,
+        404: Error,
+        413: Error,
+        422: Error,
+        429: Error,
+        503: Error,
+    },
 )
 def submit(
     request: HttpRequest,
@@ -270,26 +277,31 @@ def submit(
     preprocess: str = Form(""),
     mean: str = Form(""),
     std: str = Form(""),
+    layout: str = Form(""),
     note: str = Form(""),
 ) -> Any:
+    """`layout`: one of the engine's layouts, or blank for automatic. Unknown fields are refused
+    (422 `validation_error`), never ignored: a misspelt declaration would grade silently wrong."""
+    unknown = sorted(set(request.POST) - UPLOAD_FIELDS) + sorted(set(request.FILES) - {"file"})
+    if unknown:
+        return _error(
+            request,
+            "validation_error",
+            f"unknown field {', '.join(map(repr, unknown))}; the upload takes file, "
+            f"{', '.join(sorted(UPLOAD_FIELDS))}",
+            errors=[{"loc": ["form", k], "msg": "unknown field", "type": "extra"} for k in unknown],
+        )
     competition = access.competition_get_visible(user=request.user, slug=slug)
     if not access.competition_can_submit(user=request.user, competition=competition):
         raise NotFound("No such competition")
-
-    def floats(text: str, what: str) -> list[float] | None:
-        try:
-            values = parse_values(text, what)
-        except Rejected as e:
-            raise ServiceError("bad_preprocess", e.message) from None
-        return None if values is None else list(values)
-
     sub = submission_create(
         user=cast(User, request.user),  # TokenAuth put the token's user there
         competition=competition,
         upload=file,
         preprocess=preprocess,
-        mean=floats(mean, "mean"),
-        std=floats(std, "std"),
+        mean=mean,
+        std=std,
+        layout=layout,
         note=note,
     )
     return Status(201, _submission(request, sub))

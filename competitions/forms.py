@@ -14,24 +14,18 @@ from django.db.models import Field
 
 from competitions.grade_policy import PolicyError, policy_check
 from competitions.models import Competition, HeldOutDataset
+from competitions.preprocess import declaration_normalize
 from competitions.services.submissions import PRESETS
 from competitions.services.uploads import FORMAT_LABELS, FORMATS
+from grader.adapt import LAYOUTS
 from grader.errors import Rejected
-from grader.preprocess import parse_values
 
 PREPROCESS_CHOICES = (
     [("", "automatic (model metadata, else unit: pixel/255)")]
     + [(p, p) for p in PRESETS]
     + [("custom", "custom mean/std")]
 )
-
-
-def _floats(text: str, field: str) -> list[float] | None:
-    try:
-        values = parse_values(text, field)
-    except Rejected as e:
-        raise forms.ValidationError({field: e.message}) from None
-    return None if values is None else list(values)
+LAYOUT_CHOICES = [("", "automatic (from the model's input)")] + [(x, x) for x in LAYOUTS]
 
 
 class SubmitForm(forms.Form):
@@ -39,16 +33,29 @@ class SubmitForm(forms.Form):
         help_text="ONNX model (.onnx), NumPy network (.npz), or Keras model (.keras or .h5: "
         "save it with model.save('model.keras') and upload that file)"
     )
-    preprocess = forms.ChoiceField(choices=PREPROCESS_CHOICES, required=False)
+    # Offered as choices, judged by the engine (a hand-made POST gets the API's and CLI's message).
+    preprocess = forms.CharField(required=False, widget=forms.Select(choices=PREPROCESS_CHOICES))
     mean = forms.CharField(required=False, help_text="custom only: e.g. 0.4914, 0.4822, 0.4465")
     std = forms.CharField(required=False, help_text="custom only: e.g. 0.247, 0.243, 0.261")
+    layout = forms.CharField(
+        required=False,
+        widget=forms.Select(choices=LAYOUT_CHOICES),
+        help_text="flat_chw for a model flattened from channel-first images (torch.flatten)",
+    )
     note = forms.CharField(required=False, max_length=300)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        data["mean_list"] = _floats(data.get("mean", ""), "mean")
-        data["std_list"] = _floats(data.get("std", ""), "std")
+        try:  # the engine's judgement: the same refusals and messages as the API and the CLI
+            data["declared"] = declaration_normalize(
+                preprocess=data.get("preprocess"),
+                mean=data.get("mean"),
+                std=data.get("std"),
+                layout=data.get("layout"),
+            )
+        except Rejected as e:
+            raise forms.ValidationError(e.message) from None
         return data
 
 

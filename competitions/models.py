@@ -218,6 +218,7 @@ class Submission(models.Model):
     preprocess = models.CharField(max_length=20, blank=True, help_text="blank: automatic")
     mean = models.JSONField(null=True, blank=True)
     std = models.JSONField(null=True, blank=True)
+    layout = models.CharField(max_length=20, blank=True, default="", help_text="blank: automatic")
     note = models.CharField(max_length=300, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

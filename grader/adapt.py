@@ -21,6 +21,17 @@ LAYOUTS = ("nchw", "nhwc", "nhw", "flat_hwc", "flat_chw")
 DEFAULT_BATCH = 256  # batches of 32-1000 run fastest; 256 keeps a CIFAR CNN's peak near 0.3 GB
 
 
+def layout_checked(layout: str | None) -> str | None:
+    """The one reading of a declared layout (upload form, API, `podium submit`, `grader check`,
+    model metadata): one of LAYOUTS, or None when blank."""
+    text = (layout or "").strip().lower()
+    if not text or text == "auto":
+        return None
+    if text not in LAYOUTS:
+        raise Rejected("bad_layout", f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    return text
+
+
 @dataclass(frozen=True)
 class InputPlan:
     layout: str
@@ -80,28 +91,61 @@ def _candidates(dims: list[int | None], image_shape: tuple[int, int, int]) -> li
     return candidates
 
 
+KNOWN_IMAGES = ((28, 28, 1), (32, 32, 3))  # what a flat input of 784 or 3072 values is taken for
+
+
+def _model_image(dims: list[int | None]) -> str | None:
+    """The images a (batched) input was made for, as H×W×C, when its shape says so."""
+    inner = dims[1:]
+    if None in inner or not inner:
+        return None
+    if len(inner) == 3:
+        a, b, c = (int(d or 0) for d in inner)
+        if a in (1, 3) and c not in (1, 3):
+            return f"{b}×{c}×{a}"
+        if c in (1, 3):
+            return f"{a}×{b}×{c}"
+    if len(inner) == 2:
+        return f"{inner[0]}×{inner[1]}×1"
+    if len(inner) == 1:
+        for h, w, c in KNOWN_IMAGES:
+            if h * w * c == inner[0]:
+                return f"{h}×{w}×{c}"
+    return None
+
+
 def _declared(
     candidates: list[tuple[str, str]],
     dims: list[int | None],
     image_shape: tuple[int, int, int],
     declared_layout: str | None,
+    layout_source: str,
 ) -> list[tuple[str, str]]:
-    """The candidates the declared layout leaves; refuses when none is left."""
+    """The candidates the declared layout leaves; refuses when none is left. A model made for
+    other images is said first: no layout (nor a layout its metadata declares) would fit it."""
+    h, w, c = image_shape
+    if not candidates:
+        made_for = _model_image(dims)
+        head = (
+            f"the model expects {made_for} images (input {_shape_text(dims)})"
+            if made_for
+            else f"the model's input is {_shape_text(dims)}"
+        )
+        raise Rejected(
+            "bad_input",
+            f"{head}; this competition's images are {h}×{w}×{c}: expected "
+            f"{expected_shapes(image_shape)}",
+        )
     if declared_layout:
         chosen = [cnd for cnd in candidates if cnd[0] == declared_layout]
         if not chosen:
+            where = "" if layout_source == "upload" else f" (in the {layout_source})"
             raise Rejected(
                 "bad_layout",
-                f"layout {declared_layout!r} was declared, but the model's input is {_shape_text(dims)}",
+                f"layout {declared_layout!r} was declared{where}, but the model's input is "
+                f"{_shape_text(dims)}",
             )
         candidates = chosen
-    if not candidates:
-        h, w, c = image_shape
-        raise Rejected(
-            "bad_input",
-            f"the model's input is {_shape_text(dims)}; this competition's images are "
-            f"{h}x{w}x{c}: expected {expected_shapes(image_shape)}",
-        )
     return candidates
 
 
@@ -127,18 +171,16 @@ def plan_input(
     dtype: str,
     image_shape: tuple[int, int, int],
     declared_layout: str | None = None,
+    layout_source: str = "upload",
 ) -> InputPlan:
     c = image_shape[2]
     notes: list[str] = []
-    if declared_layout is not None and declared_layout not in LAYOUTS:
-        raise Rejected(
-            "bad_layout", f"unknown layout {declared_layout!r}; one of {', '.join(LAYOUTS)}"
-        )
+    declared_layout = layout_checked(declared_layout)
     every = _candidates(dims, image_shape)
     # Prefer a batched reading (N, ...) over a no-batch one, and the flat order NumPy and Keras use.
     # sorted() copies: `every` keeps the declaration order for `fits`.
     candidates = sorted(
-        _declared(every, dims, image_shape, declared_layout),
+        _declared(every, dims, image_shape, declared_layout, layout_source),
         key=lambda cnd: (cnd[1] != "batched", LAYOUTS.index(cnd[0])),
     )
     layout, mode = candidates[0]

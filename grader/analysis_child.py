@@ -37,6 +37,7 @@ class Analyser:
     def __init__(self) -> None:
         self.base_vm = vm_bytes()  # with onnx imported, before any upload
         self.model: Any = None
+        self.batch = 1  # the input's fixed batch size: MACs are per image
 
     def prepare(self, req: dict[str, Any], data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         from grader.prepare import prepare
@@ -47,6 +48,7 @@ class Analyser:
         args = dict(req["args"])
         args["image_shape"] = tuple(args["image_shape"])
         prep, self.model = prepare(data, limits=Limits(**req["limits"]), **args)
+        self.batch = prep.plan.batch_size if prep.plan.batch_mode == "fixed" else 1
         same = prep.model_bytes is data
         arrays = {} if same else {"model": np.frombuffer(prep.model_bytes, dtype=np.uint8)}
         for i, variant in enumerate(prep.variants):
@@ -59,7 +61,7 @@ class Analyser:
         maybe_crash("analyse")
         if self.model is None:
             raise RuntimeError("no prepared model to analyse")
-        return {"efficiency": efficiency.analyse(self.model)}
+        return {"efficiency": efficiency.analyse(self.model, batch=self.batch)}
 
 
 def _handle(

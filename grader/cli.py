@@ -17,7 +17,7 @@ from grader.datasets import Dataset, load_dataset
 from grader.efficiency import format_summary
 from grader.engine import grade, preprocess_text
 from grader.errors import DatasetError, GraderError
-from grader.preprocess import PRESETS
+from grader.preprocess import PRESETS, declaration_checked
 from grader.types import Limits
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -50,12 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--data", type=Path, help="dataset file or folder (default: the bundled test set)"
     )
-    c.add_argument("--preprocess", choices=sorted(PRESETS), help="declared preprocessing preset")
+    c.add_argument(
+        "--preprocess",
+        choices=[*sorted(PRESETS), "custom"],
+        help="declared preprocessing: a preset, or custom with --mean and --std",
+    )
     c.add_argument(
         "--mean", help="custom mean, one value or one per channel: 0.5 or 0.49,0.48,0.45"
     )
     c.add_argument("--std", help="custom std, as --mean")
-    c.add_argument("--layout", choices=LAYOUTS)
+    c.add_argument("--layout", choices=LAYOUTS, help="the model's input layout")
     c.add_argument("--time-limit", type=float, default=Limits.time_s, metavar="SECONDS")
     c.add_argument("--memory-limit", type=int, default=Limits.memory_mb, metavar="MB")
     c.add_argument("--threads", type=int, default=Limits.threads)
@@ -111,6 +115,7 @@ def _print_human(result: dict[str, Any], summary: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        declaration_checked(args.preprocess, args.mean, args.std)  # before anything loads
         data_path = _data_path(args)
         dataset = load_dataset(data_path, split="test")
         model = args.model.read_bytes()

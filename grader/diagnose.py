@@ -1,107 +1,135 @@
 """The sanity check: on a small labelled public sample (training images, never the held-out set),
-does the declared preprocessing make sense? If it gives near-chance accuracy while another preset
-or layout does much better, say so, so the student learns why the score is low.
+does another preprocessing or pixel order do clearly better than the declared one? If so, say so,
+at any score, so the student learns why the score is what it is.
+
+The cost stays small for a model declared right: one probe, every candidate on a few images
+(PROBE_SIZE); only the candidates that beat the declared one there (and the declared one) run on
+the rest of the sample. A model whose
+held-out score leaves no room for a clear improvement is not probed at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from grader.adapt import InputPlan
-from grader.preprocess import PRESETS, describe
+from grader.prepared import Variant
+from grader.preprocess import CHANNEL_PRESETS, PRESETS, describe
 from grader.types import Preprocess
 
-POOR = 0.8  # below this on the sample, alternatives are tried (256 images each: cheap)
+MARGIN = 0.03  # an alternative must beat the declared accuracy by this much to be suggested
 NEAR_CHANCE = 0.25  # with nothing better found, below this the model looks untrained
-MARGIN = 0.25  # an alternative must beat the declared accuracy by this much to be suggested
-
-RunFn = Callable[[Preprocess, InputPlan], float]  # accuracy on the sample
-# Another reading of the model itself (prepared.Variant): what differs, the declaration that
-# selects it, and its accuracy on the sample with the declared settings. Run after every
-# alternative above: each loads its own model in the child, in place of the declared one.
-Extra = tuple[str, str, Callable[[], float]]
+PROBE_SIZE = 64  # images of the sample every candidate sees first
 
 
-def alternatives(
-    pre: Preprocess, plan: InputPlan, channels: int
-) -> list[tuple[Preprocess, InputPlan]]:
-    out: list[tuple[Preprocess, InputPlan]] = []
+@dataclass(frozen=True)
+class Candidate:
+    """One way of feeding the model: the declared one, or an alternative to try."""
+
+    pre: Preprocess
+    plan: InputPlan
+    what: str  # how the result names it, e.g. "0..255 inputs ('raw')"
+    hint: str = ""  # the question the suggestion asks, e.g. "was it trained on raw pixels?"
+    action: str = "Resubmit declaring that preprocessing."
+    # Another reading of the upload itself (prepared.Variant, e.g. a NumPy network's other
+    # flatten order): the child loads this model for the candidate's runs.
+    model_bytes: bytes | None = None
+
+
+RunFn = Callable[[Candidate, int, int], float]  # accuracy on the sample's images [lo, hi)
+
+_HINTS = {
+    "raw": "was it trained on raw pixels?",
+    "unit": "was it trained on pixels scaled to [0,1]?",
+    "symmetric": "was it trained on pixels scaled to [-1,1]?",
+}
+_SWAPS = {"nchw": "nhwc", "nhwc": "nchw", "flat_hwc": "flat_chw", "flat_chw": "flat_hwc"}
+
+
+def variant_candidates(declared: Candidate, variants: list[Variant]) -> list[Candidate]:
+    """The upload's other readings as candidates: the declared feeding, another model."""
+    return [
+        Candidate(
+            declared.pre,
+            declared.plan,
+            v.label,
+            action=f"{v.advice[0].upper()}{v.advice[1:]}, and resubmit.",
+            model_bytes=v.model_bytes,
+        )
+        for v in variants
+    ]
+
+
+def alternatives(pre: Preprocess, plan: InputPlan, channels: int) -> list[Candidate]:
+    """Every alternative the diagnosis tries: the one place they are listed (a candidate
+    that feeds a rebuilt model belongs here too)."""
+    out: list[Candidate] = []
     for name, (mean, std) in PRESETS.items():
-        if name == pre.name or (name == "cifar10" and channels != 3):
+        if plan.dtype == "uint8":
+            break  # raw pixels go in as they are: no preprocessing to change
+        if name == pre.name or (name in CHANNEL_PRESETS and channels != 3):
             continue
-        out.append((Preprocess(name, mean, std, "diagnosis"), plan))
-    swaps = {"nchw": "nhwc", "nhwc": "nchw", "flat_hwc": "flat_chw", "flat_chw": "flat_hwc"}
-    if plan.layout in swaps and channels == 3 and swaps[plan.layout] in plan.fits:
-        out.append((pre, replace(plan, layout=swaps[plan.layout])))
+        alt = Preprocess(name, mean, std, "diagnosis")
+        hint = _HINTS.get(name, "was it trained with that normalisation?")
+        out.append(Candidate(alt, plan, f"{describe(alt)} ('{name}')", hint))
+    swap = _SWAPS.get(plan.layout)
+    if swap and channels == 3 and swap in plan.fits:
+        out.append(
+            Candidate(
+                pre,
+                replace(plan, layout=swap),
+                f"{swap} pixel order",
+                "are the pixels in a different order?",
+            )
+        )
     return out
 
 
-def _what(pre: Preprocess, plan: InputPlan, base_plan: InputPlan) -> str:
-    if plan.layout != base_plan.layout:
-        return f"{plan.layout} pixel order"
-    return f"{describe(pre)} ('{pre.name}')"
-
-
-def best_extra(extra: Sequence[Extra], declared: float, n_sample: int) -> tuple[float, str] | None:
-    """The model variant that does clearly better than the declared reading, and what to say."""
-    found: tuple[float, str, str] | None = None
-    for what, advice, run_it in extra:
-        acc = run_it()
-        if acc >= declared + MARGIN and (found is None or acc > found[0]):
-            found = (acc, what, advice)
-    if found is None:
-        return None
-    acc, what, advice = found
-    return acc, (
-        f"scores {declared:.0%} as declared but {acc:.0%} with {what} on {n_sample} public "
-        f"training images: {advice}, and resubmit."
-    )
+def worth_probing(held_out_accuracy: float) -> bool:
+    """No clear improvement is possible above 1 - MARGIN: such a model costs no sample run."""
+    return held_out_accuracy < 1.0 - MARGIN
 
 
 def diagnose(
-    run: RunFn,
-    pre: Preprocess,
-    plan: InputPlan,
-    channels: int,
-    n_sample: int,
-    *,
-    extra: Sequence[Extra] = (),
+    run: RunFn, declared: Candidate, others: list[Candidate], n_sample: int
 ) -> tuple[float, str | None]:
-    """Accuracy on the sample with the declared settings, and a suggestion when another does better."""
-    declared = run(pre, plan)
-    if declared >= POOR or plan.dtype == "uint8":
-        return declared, None
-    best: tuple[float, Preprocess, InputPlan] | None = None
-    for alt_pre, alt_plan in alternatives(pre, plan, channels):
-        acc = run(alt_pre, alt_plan)
+    """Accuracy on the sample with the declared settings, and a suggestion when another
+    candidate does clearly better (or a question when the model scores near chance)."""
+    probe = min(PROBE_SIZE, n_sample)
+    on_probe = {declared: run(declared, 0, probe)}
+    base = on_probe[declared]
+    for cand in others:
+        on_probe[cand] = run(cand, 0, probe)
+    kept = [c for c in others if on_probe[c] > base]  # only these can be clearly better
+    if not kept and base >= NEAR_CHANCE:
+        return base, None  # the probe ruled every alternative out: nothing more runs
+
+    def whole(cand: Candidate) -> float:  # the rest of the sample, added to the probe's images
+        if probe == n_sample:
+            return on_probe[cand]
+        return (on_probe[cand] * probe + run(cand, probe, n_sample) * (n_sample - probe)) / n_sample
+
+    declared_acc = whole(declared)
+    best: tuple[float, Candidate] | None = None
+    for cand in kept:
+        acc = whole(cand)
         if best is None or acc > best[0]:
-            best = (acc, alt_pre, alt_plan)
-    variant = best_extra(extra, declared, n_sample)
-    if variant is not None and (best is None or variant[0] >= best[0]):
-        return declared, variant[1]
-    if best is None or best[0] < declared + MARGIN:
-        if declared >= NEAR_CHANCE:
-            return declared, None
-        return declared, (
-            f"the model scores {declared:.0%} on {n_sample} public training images with "
-            f"{describe(pre)}, and no other preprocessing does much better: is it trained?"
+            best = (acc, cand)
+    if best is not None and best[0] >= declared_acc + MARGIN:
+        acc, alt = best
+        return declared_acc, (
+            f"scores {declared_acc:.0%} with {declared.what} but {acc:.0%} with {alt.what} on "
+            f"{n_sample} public training images: {alt.hint} {alt.action}".replace("  ", " ")
         )
-    acc, alt_pre, alt_plan = best
-    hint = {
-        "raw": "was it trained on raw pixels?",
-        "unit": "was it trained on pixels scaled to [0,1]?",
-        "symmetric": "was it trained on pixels scaled to [-1,1]?",
-    }.get(alt_pre.name, "was it trained with that normalisation?")
-    if alt_plan.layout != plan.layout:
-        hint = "are the pixels in a different order?"
-    return declared, (
-        f"scores {declared:.0%} with {describe(pre)} but {acc:.0%} with "
-        f"{_what(alt_pre, alt_plan, plan)} on {n_sample} public training images: {hint} "
-        "Resubmit declaring that preprocessing."
-    )
+    if declared_acc < NEAR_CHANCE:
+        return declared_acc, (
+            f"the model scores {declared_acc:.0%} on {n_sample} public training images with "
+            f"{declared.what}, and no other preprocessing does better: is it trained?"
+        )
+    return declared_acc, None
 
 
 def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:

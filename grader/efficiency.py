@@ -1,19 +1,47 @@
 """Efficiency columns and a Keras-style summary, from the graph alone (no run needed).
 
-params: elements of floating-point initializers (weights, biases, batch-norm statistics, as Keras'
-model.summary() counts them, non-trainable included). MACs per image: Conv, ConvTranspose, Gemm
-and MatMul, from shapes inferred with the batch dimension set to 1.
+params: every floating-point constant the model holds: initializers (weights, biases, batch-norm
+statistics, as Keras' model.summary() counts them, non-trainable included), Constant nodes, the
+same inside subgraphs and model-local functions, and quantized (integer) weights; one-element
+constants (an epsilon, a clip bound) are settings, not weights, and are left out. A file cannot
+make its figures smaller by moving weights out of the initializer list.
+MACs per image: Conv, ConvTranspose, Gemm and MatMul, from shapes inferred from the input alone
+(the batch dimension set to 1, or a fixed batch divided out); shapes the file declares for
+intermediate values and outputs are dropped first, so they cannot stand in for the real ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import onnx
-from onnx import TensorProto
+from onnx import AttributeProto, TensorProto
 
-FLOAT_TYPES = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16}
+FLOAT_TYPES = {
+    getattr(TensorProto, name)
+    for name in (
+        "FLOAT",
+        "FLOAT16",
+        "DOUBLE",
+        "BFLOAT16",
+        "FLOAT8E4M3FN",
+        "FLOAT8E4M3FNUZ",
+        "FLOAT8E5M2",
+        "FLOAT8E5M2FNUZ",
+        "FLOAT4E2M1",
+    )
+    if hasattr(TensorProto, name)
+}
+# Inputs that hold a quantized model's integer weights: (operator, input positions).
+_QUANTIZED_SLOTS = {
+    "DequantizeLinear": (0,),
+    "QLinearConv": (0, 3),
+    "QLinearMatMul": (0, 3),
+    "ConvInteger": (0, 1),
+    "MatMulInteger": (0, 1),
+}
 _HIDDEN_OPS = {"Constant", "Identity", "Shape", "Cast", "Unsqueeze", "Squeeze", "Gather", "Concat"}
 MAX_SUMMARY_ROWS = 300
 
@@ -23,13 +51,77 @@ def _printable(name: str) -> str:
     return "".join(c for c in name if c.isprintable())[:120]
 
 
+def _constant_size(node: onnx.NodeProto) -> tuple[int, int]:
+    """A Constant node's (element type, element count); (0, 0) when it holds no tensor."""
+    for a in node.attribute:
+        if a.name == "value" and a.type == AttributeProto.TENSOR:
+            return a.t.data_type, math.prod(a.t.dims)
+        if a.name == "value_float":
+            return TensorProto.FLOAT, 1
+        if a.name == "value_floats":
+            return TensorProto.FLOAT, len(a.floats)
+    return 0, 0
+
+
+def _scope_constants(
+    initializers: Iterable[TensorProto], nodes: list[onnx.NodeProto]
+) -> dict[str, int]:
+    """The parameters of one scope (a graph or a function body), by the name they are read as:
+    float initializers and Constant nodes, and integer ones in a quantized weight's slot."""
+    typed: dict[str, tuple[int, int]] = {
+        t.name: (t.data_type, math.prod(t.dims)) for t in initializers
+    }
+    for node in nodes:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+            typed[node.output[0]] = _constant_size(node)
+    quantized = {
+        node.input[i]
+        for node in nodes
+        for i in _QUANTIZED_SLOTS.get(node.op_type, ())
+        if i < len(node.input)
+    }
+    # A one-element constant (an epsilon, a clip bound, a scale a converter writes) is an
+    # operator's setting, not a weight: Keras' summary leaves such values out too, and a forged
+    # one-element "weight" cannot stand for a model's count.
+    return {
+        name: count
+        for name, (dtype, count) in typed.items()
+        if count > 1
+        and (dtype in FLOAT_TYPES or (name in quantized and dtype != TensorProto.STRING))
+    }
+
+
+def _subgraphs(nodes: list[onnx.NodeProto]) -> Iterator[onnx.GraphProto]:
+    for node in nodes:
+        for a in node.attribute:
+            if a.HasField("g"):
+                yield a.g
+            yield from a.graphs
+
+
+def _graph_params(graph: onnx.GraphProto) -> int:
+    total = sum(_scope_constants(list(graph.initializer), list(graph.node)).values())
+    return total + sum(_graph_params(g) for g in _subgraphs(list(graph.node)))
+
+
 def count_params(model: onnx.ModelProto) -> int:
-    return sum(math.prod(t.dims) for t in model.graph.initializer if t.data_type in FLOAT_TYPES)
+    total = _graph_params(model.graph)
+    for fn in model.functions:
+        nodes = list(fn.node)
+        total += sum(_scope_constants([], nodes).values())
+        total += sum(_graph_params(g) for g in _subgraphs(nodes))
+    return total
 
 
-def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
+def _from_input_only(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy without the shapes the file declares for intermediate values and outputs (a forged
+    (1, 1) on a MatMul would otherwise stand), its input's symbolic batch set to 1."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
+    del m.graph.value_info[:]
+    for output in m.graph.output:
+        if output.type.HasField("tensor_type"):
+            output.type.tensor_type.ClearField("shape")
     init = {t.name for t in m.graph.initializer}
     for inp in m.graph.input:
         if inp.name in init:
@@ -38,6 +130,12 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
         if dims and not dims[0].HasField("dim_value"):
             dims[0].Clear()
             dims[0].dim_value = 1
+    return m
+
+
+def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
+    """Shapes inferred from the input alone."""
+    m = _from_input_only(model)
     try:
         m = onnx.shape_inference.infer_shapes(m, strict_mode=False, data_prop=True)
     except MemoryError:
@@ -51,6 +149,11 @@ def _shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
             out[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
     for t in m.graph.initializer:
         out[t.name] = list(t.dims)
+    for node in m.graph.node:
+        if node.op_type == "Constant" and node.output:
+            for a in node.attribute:
+                if a.name == "value" and a.type == AttributeProto.TENSOR:
+                    out[node.output[0]] = list(a.t.dims)
     return out
 
 
@@ -83,18 +186,18 @@ def _node_macs(node: onnx.NodeProto, shapes: dict[str, list[int | None]]) -> int
     return 0
 
 
-def analyse(model: onnx.ModelProto) -> dict[str, Any]:
-    """params, MACs per image and the summary rows."""
+def analyse(model: onnx.ModelProto, *, batch: int = 1) -> dict[str, Any]:
+    """params, MACs per image and the summary rows. `batch`: the input's fixed batch size (its
+    shapes are inferred with it, and the MACs divided by it)."""
     shapes = _shapes(model)
-    float_init = {
-        t.name: math.prod(t.dims) for t in model.graph.initializer if t.data_type in FLOAT_TYPES
-    }
+    batch = max(batch, 1)
+    constants = _scope_constants(list(model.graph.initializer), list(model.graph.node))
     rows: list[dict[str, Any]] = []
     macs = 0
     for i, node in enumerate(model.graph.node):
-        node_macs = _node_macs(node, shapes)
+        node_macs = _node_macs(node, shapes) // batch
         macs += node_macs
-        params = sum(float_init.get(name, 0) for name in node.input)
+        params = sum(constants.get(name, 0) for name in node.input)
         if node.op_type in _HIDDEN_OPS and not params:
             continue
         dims = shapes.get(node.output[0]) if node.output else None

@@ -63,14 +63,22 @@ def prepare(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Prepared, onnx.ModelProto]:
     """The checked upload, and its parsed model (kept in the analysis child for the analysis)."""
+    preprocess.declaration_checked(preprocess_name, mean, std)  # before the file is even read
+    adapt.layout_checked(layout)
     model, fmt, load_notes, variants = _load(data, filename, limits)
     checked = validate.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
+    # The input first: a model made for other images is told so, not that a preset or a layout
+    # from its metadata does not fit.
+    plan = adapt.plan_input(
+        checked.input_dims,
+        checked.input_dtype,
+        image_shape,
+        layout or meta.get("podium.layout"),
+        "upload" if layout else "model metadata (podium.layout)",
+    )
     pre = preprocess.resolve_preprocess(
         name=preprocess_name, mean=mean, std=std, metadata=meta, channels=image_shape[2]
-    )
-    plan = adapt.plan_input(
-        checked.input_dims, checked.input_dtype, image_shape, layout or meta.get("podium.layout")
     )
     _check_declared_outputs(checked, n_classes)
     notes = [*load_notes, *checked.notes, *plan.notes]

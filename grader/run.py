@@ -1,5 +1,6 @@
-"""Running a prepared model in a sandbox child: the held-out set, then the diagnosis of a poor
-score on the public sample, all under one wall-time deadline for the whole submission."""
+"""Running a prepared model in a sandbox child: the held-out set, then the diagnosis (is another
+way of feeding it clearly better?) on the public sample, all under one wall-time deadline for
+the whole submission."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 from grader import adapt, diagnose, outputs
 from grader.datasets import Dataset
 from grader.errors import Rejected, RunFailed
-from grader.prepared import Prepared, Variant
+from grader.prepared import Prepared
+from grader.preprocess import describe
 from grader.sandbox import ChildProcess, SandboxPool, default_pool, run_limits_header
 from grader.timer import Timer
 from grader.types import Limits, Preprocess
@@ -82,36 +84,38 @@ def _diagnose(
     limits: Limits,
 ) -> tuple[float, str | None]:
     """Accuracy on the public sample with the declared settings, and a suggestion if another
-    preprocessing or layout does much better (grader.diagnose)."""
+    preprocessing or layout does clearly better (grader.diagnose)."""
     idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
     imgs, lbls = sample.images[idx], sample.labels[idx]
-    sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
 
-    def run_sample(pre: Preprocess, plan: adapt.InputPlan) -> float:
-        _, outs = _run(child, prep, sample_images, pre=pre, plan=plan, deadline=deadline)
+    loaded = [prep.model_bytes]  # the model in the child now: a variant candidate swaps it
+
+    def run_sample(cand: diagnose.Candidate, lo: int, hi: int) -> float:
+        wanted = cand.model_bytes or prep.model_bytes
+        if wanted is not loaded[0]:
+            _load(child, wanted, limits=limits, deadline=deadline)
+            loaded[0] = wanted
+        images = (f"{sample.sha256}:sample{len(idx)}:{lo}-{hi}", imgs[lo:hi])
+        _, outs = _run(child, prep, images, pre=cand.pre, plan=cand.plan, deadline=deadline)
         try:
-            got = outputs.interpret(outs, len(imgs), dataset.n_classes)
+            got = outputs.interpret(outs, hi - lo, dataset.n_classes)
         except Rejected:
             return 0.0
-        return float((got.predictions == lbls).mean())
+        return float((got.predictions == lbls[lo:hi]).mean())
 
-    def run_variant(variant: Variant) -> Callable[[], float]:
-        def run_it() -> float:
-            _load(child, variant.model_bytes, limits=limits, deadline=deadline)
-            return run_sample(prep.preprocess, prep.plan)
-
-        return run_it
-
-    extra = [(v.label, v.advice, run_variant(v)) for v in prep.variants]
-    return diagnose.diagnose(
-        run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs), extra=extra
-    )
+    channels = dataset.image_shape[2]
+    declared = diagnose.Candidate(prep.preprocess, prep.plan, describe(prep.preprocess))
+    others = diagnose.alternatives(prep.preprocess, prep.plan, channels)
+    others += diagnose.variant_candidates(declared, prep.variants)
+    # The last run of all (the child loads the next submission's model afresh): a variant left
+    # loaded in it is never scored.
+    return diagnose.diagnose(run_sample, declared, others, len(imgs))
 
 
 @dataclass
 class Ran:
     """What the sandbox gave back for one submission: its load and run replies, the outputs read
-    as class scores, and the diagnosis of a poor score (or why it was cut)."""
+    as class scores, and the diagnosis on the public sample (or why it was cut)."""
 
     loaded: dict[str, Any]
     reply: dict[str, Any]
@@ -133,7 +137,7 @@ def run_in_sandbox(
     timer: Timer,
 ) -> Ran:
     """Load the model in a sandbox child, run the held-out set, interpret the outputs, and
-    diagnose a poor score on the public sample, all under one deadline."""
+    diagnose it on the public sample, all under one deadline."""
     sandboxes = pool or default_pool()
     child = sandboxes.acquire()
     clean = False
@@ -153,10 +157,10 @@ def run_in_sandbox(
         timer.mark("inferred")
         clean = True  # the child did its job; what follows is about the model's outputs
         ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))
-        # The diagnosis explains a poor score; a model that scores well on the held-out set
-        # needs none, so the sample runs (and their cost) are saved for the models that do.
+        # The diagnosis looks for a clearly better way to feed the model, at any score; a
+        # held-out score that leaves no room for one costs no sample run.
         accuracy = float((ran.got.predictions == dataset.labels).mean())
-        if sample is not None and len(sample) and accuracy < diagnose.POOR:
+        if sample is not None and len(sample) and diagnose.worth_probing(accuracy):
             try:
                 ran.sample_accuracy, ran.diagnosis = _diagnose(
                     child, prep, sample, dataset, deadline=deadline, limits=limits

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import select
 import signal
 import subprocess
@@ -84,12 +85,17 @@ class ChildProcess:
             env=env,
             start_new_session=True,
         )
+        # Replies are read from the unbuffered pipe: a buffered reader could take the next frame
+        # into its buffer with this one (a progress report, then the reply), and select() on the
+        # pipe would then wait for data already read, until the deadline.
+        self._stdout: Any = getattr(self.proc.stdout, "raw", self.proc.stdout)
         self.stderr_lines: list[str] = []
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         self.ready = False
         self.uses = 0
         self.reusable = True  # false once anything went wrong in it
+        self.memory_mb = 0  # the memory limit of the model loaded last (its failures name it)
         self.images_sent: set[str] = set()  # image arrays this child keeps (see sandbox_child)
         # Where select() cannot wait on a pipe, a thread reads whole replies into a queue and
         # the wall-time limit is a timeout on the queue instead.
@@ -102,7 +108,7 @@ class ChildProcess:
         assert self.proc.stdout is not None and self._replies is not None
         while True:
             try:
-                self._replies.put(protocol.recv(self.proc.stdout))  # type: ignore[arg-type]
+                self._replies.put(protocol.recv(self._stdout))
             except (EOFError, OSError, protocol.ProtocolError, ValueError) as e:
                 self._replies.put(e)
                 return
@@ -141,7 +147,7 @@ class ChildProcess:
             return self._receive_queued(deadline)
         self._wait_readable(deadline)
         try:
-            return protocol.recv(self.proc.stdout)  # type: ignore[arg-type]
+            return protocol.recv(self._stdout)
         except (EOFError, protocol.ProtocolError, ValueError) as e:
             raise self._death() from e
 
@@ -165,6 +171,8 @@ class ChildProcess:
         """Send one request and wait for its reply, enforcing the wall-time limit: `time_s` is
         what this step may take, `limit_s` the whole submission's limit that messages name."""
         limit_s = time_s if limit_s is None else limit_s
+        if header.get("op") == "load":
+            self.memory_mb = int(header.get("memory_mb") or 0)
         self.send(header, arrays)
         deadline = time.monotonic() + time_s + GRACE_S
         while True:
@@ -182,7 +190,7 @@ class ChildProcess:
                 self.reusable = False
                 if reply.get("code") in ("memory_limit", "time_limit"):
                     self.kill()
-                raise _failure(reply, limit_s)
+                raise _failure(reply, limit_s, self.memory_mb)
             return reply, outs
 
     def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:
@@ -245,14 +253,24 @@ class ChildProcess:
         self._dir.cleanup()
 
 
-def _failure(reply: dict[str, Any], time_s: float) -> GraderError:
+_ASKED = re.compile(r"(?:buffer of size|size)\s+(\d+)")
+
+
+def memory_failure(message: str, memory_mb: int) -> RunFailed:
+    """The one wording of the memory limit: the limit, and what the model asked for when
+    onnxruntime says ("Failed to allocate memory for requested buffer of size N")."""
+    limit = f"the {memory_mb:,} MB limit" if memory_mb else "the limit"
+    asked = _ASKED.search(message)
+    what = f" (it asked for {int(asked.group(1)) / 2**20:,.0f} MB at once)" if asked else ""
+    return RunFailed("memory_limit", f"the model needed more memory than {limit} allows{what}")
+
+
+def _failure(reply: dict[str, Any], time_s: float, memory_mb: int = 0) -> GraderError:
     code, message = reply.get("code", "runtime_error"), str(reply.get("message", ""))
     if code == "bad_output":
         return Rejected("bad_output", message[:600])
     if code == "memory_limit":
-        return RunFailed(
-            "memory_limit", "the model needed more memory than the limit allows: " + message[:300]
-        )
+        return memory_failure(message, memory_mb)
     if code == "time_limit":
         return RunFailed.time_limit(time_s)
     return RunFailed("runtime_error", "ONNX Runtime could not run the model: " + message[:600])

@@ -5,7 +5,8 @@ Refused: files that are not ONNX or are truncated; external data and sparse tens
 allocate 512 MiB at load); operators outside the standard domains (onnx.checker accepts
 `evil.domain:EvilOp`, a custom-op library would be needed to run it); initializers whose declared
 size is over the limit or whose data is shorter than declared; IR or opset versions the pinned
-runtime cannot load; models that take more than one input.
+runtime cannot load; models that take more than one input. An operator domain imported but used
+by no operator is accepted, and said.
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ def _check_weights(model: onnx.ModelProto) -> None:
         )
 
 
-def _check_domains(model: onnx.ModelProto) -> None:
+def _check_domains(model: onnx.ModelProto, notes: list[str]) -> None:
     for fn in model.functions:
         if fn.domain in STANDARD_DOMAINS or fn.domain.startswith(RUNTIME_DOMAIN_PREFIXES):
             raise Rejected(
@@ -258,13 +259,17 @@ def _check_domains(model: onnx.ModelProto) -> None:
             f"operator {node.domain}:{node.op_type} is not standard ONNX; custom operators "
             "cannot be run (export with standard operators only)",
         )
+    # Every node was checked above, so an import of any other domain is one nothing uses
+    # (PyTorch 2 exports import `pkg.onnxscript.torch_lib.common` this way): harmless, since
+    # no operator of it can run.
     imports = [*model.opset_import, *(i for f in model.functions for i in f.opset_import)]
-    for imp in imports:
-        if imp.domain not in STANDARD_DOMAINS and imp.domain not in function_domains:
-            raise Rejected(
-                "custom_domain",
-                f"the model imports operator domain {imp.domain!r}, not standard ONNX",
-            )
+    unused = sorted({i.domain for i in imports} - STANDARD_DOMAINS - function_domains, key=str)
+    if unused:
+        names = ", ".join(repr(d[:80]) for d in unused[:5])
+        notes.append(
+            f"operator domain{'s' if len(unused) > 1 else ''} {names} imported but used by no "
+            "operator: ignored"
+        )
 
 
 def _check_versions(model: onnx.ModelProto, notes: list[str]) -> bool:
@@ -330,7 +335,7 @@ def check_model(model: onnx.ModelProto) -> CheckedModel:
     """Every static rule; returns what the later stages need to know about the model."""
     notes: list[str] = []
     _check_weights(model)
-    _check_domains(model)
+    _check_domains(model, notes)
     _check_inlined_size(model)
     modified = _check_versions(model, notes)
     name, elem, dims = _check_input(model.graph)

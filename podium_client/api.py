@@ -36,6 +36,7 @@ def submit(
     preprocess: str = "",
     mean: str = "",
     std: str = "",
+    layout: str = "",
     note: str = "",
     wait: bool = True,
     timeout: float = 900.0,
@@ -48,7 +49,10 @@ def submit(
     path = Path(model)
     if not path.is_file():
         raise PodiumError("no_file", f"{path}: no such file")
+    declared_check(preprocess=preprocess, mean=mean, std=std, layout=layout)
     fields = {"preprocess": preprocess or "", "mean": mean or "", "std": std or "", "note": note}
+    if layout:  # sent only when declared: a server without layouts refuses unknown fields
+        fields["layout"] = layout
     upload = Upload(fields, path.name, path.read_bytes(), progress)
     token = token_get()
     sub: dict[str, Any] = call(
@@ -61,6 +65,20 @@ def submit(
     if wait:
         sub = wait_for(sub, timeout=timeout, poll=poll, server=server)
     return sub
+
+
+def declared_check(*, preprocess: str, mean: str, std: str, layout: str) -> None:
+    """Refuse before uploading what the server would refuse: the engine's own judgement of a
+    declaration (the same messages as the upload form, the API and `grader check`)."""
+    from grader.adapt import layout_checked
+    from grader.errors import Rejected
+    from grader.preprocess import declaration_checked
+
+    try:
+        declaration_checked(preprocess, mean, std)
+        layout_checked(layout)
+    except Rejected as e:
+        raise PodiumError(e.code, e.message) from e
 
 
 def wait_for(

@@ -3,7 +3,7 @@
     podium check model.onnx [--dataset cifar10] [--preprocess mnist] [--json]   # no server needed
     (model.keras or model.h5, as Keras model.save wrote it, work the same way as model.onnx)
     podium login --server https://podium.example.org     # asks for username/password, saves token
-    podium submit model.onnx --competition mnist-digits [--preprocess mnist] [--note "..."]
+    podium submit model.onnx --competition mnist-digits [--preprocess mnist] [--layout flat_chw]
     podium status [ID] [--competition SLUG]
     podium competitions
     podium leaderboard mnist-digits
@@ -21,8 +21,13 @@ import os
 import sys
 from typing import Any
 
+from grader.adapt import LAYOUTS
+from grader.preprocess import PRESETS
 from podium_client import api
 from podium_client.http import DEFAULT_SERVER, PodiumError, call, token_get
+
+# Declarations refused on this machine before anything is uploaded (the engine's own judgement).
+REFUSED_HERE = ("bad_preprocess", "bad_layout")
 
 
 def _bar(label: str, quiet: bool) -> Any:
@@ -61,6 +66,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         preprocess=args.preprocess or "",
         mean=args.mean or "",
         std=args.std or "",
+        layout=args.layout or "",
         note=args.note or "",
         wait=False,
         server=args.server,
@@ -141,9 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("submit", help="upload a model and wait for its score")
     p.add_argument("model")
     p.add_argument("--competition", "-c", required=True)
-    p.add_argument("--preprocess", help="unit, raw, symmetric, mnist, cifar10 or custom")
+    p.add_argument("--preprocess", help=f"{', '.join(PRESETS)} or custom (with --mean, --std)")
     p.add_argument("--mean", help="custom: comma-separated per-channel means")
     p.add_argument("--std", help="custom: comma-separated per-channel stds")
+    p.add_argument("--layout", help=f"the model's input layout: {', '.join(LAYOUTS)}")
     p.add_argument("--note", default="")
     p.add_argument("--no-wait", action="store_true")
     p.add_argument("--timeout", type=float, default=900.0)
@@ -173,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PodiumError as e:
         status = f"error {e.status}: " if e.status else "error: "
-        sys.exit(f"{status}{e.code} {e.message}".replace("  ", " ").strip())
+        print(f"{status}{e.code} {e.message}".replace("  ", " ").strip(), file=sys.stderr)
+        return 2 if e.code in REFUSED_HERE else 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ engine). One module per concern:
 - `hostile`: models built to hurt the grader (memory bombs, endless loops, external data).
 - `reference_models`: the reference baselines, or their architectures with random weights.
 - `frames`: recording the grader's frames to its sandbox children.
+- `chatty_child`: a sandbox child that writes a progress report and its reply in one write.
 - `procs`, `stack`: a private Podium (database, broker, web, workers) on spare ports.
 - `reliability`: what the reliability tests do to such a stack.
 - `web`: in-process Django helpers (uploads, waiting on real grading).

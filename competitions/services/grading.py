@@ -165,7 +165,9 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
             data,
             sub.original_name,
             dataset,
-            **preprocess_engine_args(preprocess=sub.preprocess, mean=sub.mean, std=sub.std),
+            **preprocess_engine_args(
+                preprocess=sub.preprocess, mean=sub.mean, std=sub.std, layout=sub.layout
+            ),
             sample=dataset_load_sample(record=competition.dataset),
             limits=limits,
             progress=progress,

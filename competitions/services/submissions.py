@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, RefusedUpload, Submission
-from competitions.preprocess import preprocess_engine_args, preprocess_normalize
+from competitions.preprocess import Declared, declaration_normalize, preprocess_engine_args
 from competitions.selectors.deadlines import submission_lateness
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.audit import Actor, audit_record
@@ -39,14 +39,27 @@ PRESETS = tuple(ENGINE_PRESETS)  # the engine's preset names
 
 @dataclass(frozen=True)
 class _Checked:
-    """An upload that passed the checks: its display name, format, bytes and preprocessing."""
+    """An upload that passed the checks: its display name, format, bytes and declaration."""
 
     name: str
     fmt: str
     data: bytes
-    preprocess: str
-    mean: list[float] | None
-    std: list[float] | None
+    declared: Declared
+
+
+def _declared(
+    *,
+    preprocess: str,
+    mean: str | Sequence[float] | None,
+    std: str | Sequence[float] | None,
+    layout: str,
+) -> Declared:
+    """The declaration as stored, or the engine's reason for refusing it (before the upload is
+    read: nothing is recorded against the flood limit)."""
+    try:
+        return declaration_normalize(preprocess=preprocess, mean=mean, std=std, layout=layout)
+    except Rejected as e:
+        raise Refused(e.code, e.message) from e
 
 
 def _content_checked(
@@ -54,11 +67,10 @@ def _content_checked(
     competition: Competition,
     upload: UploadLike,
     name: str,
-    pre: tuple[Any, ...],
+    declared: Declared,
     refuse: Refuse,
 ) -> _Checked:
     """Read the upload and run the engine's static checks on it (nothing is executed)."""
-    preprocess, mean, std = pre
     dataset = competition.dataset
     data = upload.read()
     try:
@@ -67,12 +79,17 @@ def _content_checked(
             name,
             image_shape=tuple(dataset.image_shape),
             n_classes=len(dataset.classes),
-            **preprocess_engine_args(preprocess=preprocess, mean=mean, std=std),
+            **preprocess_engine_args(
+                preprocess=declared.preprocess,
+                mean=declared.mean,
+                std=declared.std,
+                layout=declared.layout,
+            ),
         )
     except Rejected as e:
         raise refuse(e.code, e.message) from e
     fmt = upload_format(name)
-    return _Checked(name=name, fmt=fmt, data=data, preprocess=preprocess, mean=mean, std=std)
+    return _Checked(name=name, fmt=fmt, data=data, declared=declared)
 
 
 def _submission_new(*, checked: _Checked, note: str, **fields: Any) -> Submission:
@@ -81,9 +98,10 @@ def _submission_new(*, checked: _Checked, note: str, **fields: Any) -> Submissio
         sha256=hashlib.sha256(checked.data).hexdigest(),
         original_name=checked.name,
         file_bytes=len(checked.data),
-        preprocess=checked.preprocess,
-        mean=checked.mean,
-        std=checked.std,
+        preprocess=checked.declared.preprocess,
+        mean=checked.declared.mean,
+        std=checked.declared.std,
+        layout=checked.declared.layout,
         note=note.strip()[:300],
         **fields,
     )
@@ -110,8 +128,9 @@ def submission_create(
     competition: Competition,
     upload: UploadLike,
     preprocess: str = "",
-    mean: list[float] | None = None,
-    std: list[float] | None = None,
+    mean: str | Sequence[float] | None = None,
+    std: str | Sequence[float] | None = None,
+    layout: str = "",
     note: str = "",
 ) -> Submission:
     """A student's upload: static checks at once (refusals are recorded for the flood limit, not
@@ -129,11 +148,11 @@ def submission_create(
         RefusedUpload.objects.create(user=user, competition=competition, code=code, message=message)
         return Refused(code, message)
 
+    declared = _declared(preprocess=preprocess, mean=mean, std=std, layout=layout)
     name = upload_name_checked(competition=competition, upload=upload, refuse=refuse)
-    pre = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
     quota_get(competition=competition, user=user, team=team, now=now).check(now)
     checked = _content_checked(
-        competition=competition, upload=upload, name=name, pre=pre, refuse=refuse
+        competition=competition, upload=upload, name=name, declared=declared, refuse=refuse
     )
 
     def guard() -> None:
@@ -167,9 +186,9 @@ def baseline_create(
     upload, but no opening hours, quota, flood count or team; refusals are not recorded."""
     text_checked(label=label, note=note)
     name = upload_name_checked(competition=competition, upload=upload, refuse=Refused)
-    pre = preprocess_normalize(preprocess=preprocess, mean=None, std=None)
+    declared = _declared(preprocess=preprocess, mean=None, std=None, layout="")
     checked = _content_checked(
-        competition=competition, upload=upload, name=name, pre=pre, refuse=Refused
+        competition=competition, upload=upload, name=name, declared=declared, refuse=Refused
     )
     sub = _submission_new(
         checked=checked,

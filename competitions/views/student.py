@@ -89,14 +89,16 @@ def submit(request: AuthedRequest, slug: str) -> HttpResponse:
         _errors_shown(request, form)
         return redirect("competitions:detail", slug=slug)
     data = form.cleaned_data
+    declared = data["declared"]
     try:
         sub = submissions.submission_create(
             user=request.user,
             competition=competition,
             upload=data["file"],
-            preprocess=data.get("preprocess") or "",
-            mean=data["mean_list"],
-            std=data["std_list"],
+            preprocess=declared.preprocess,
+            mean=declared.mean,
+            std=declared.std,
+            layout=declared.layout,
             note=data.get("note") or "",
         )
     except ServiceError as e:

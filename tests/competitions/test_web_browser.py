@@ -93,6 +93,40 @@ def test_student_uploads_watches_score_and_finds_leaderboard_row(
     shot(page, "student-leaderboard")
 
 
+def test_student_declares_preprocessing_and_layout_and_sees_a_contradiction_refused(
+    page, live_server, users, competition, models, tmp_path
+):
+    from competitions.models import Submission
+    from grader.errors import Rejected
+    from grader.preprocess import declaration_checked
+
+    base = live_server.url
+    model = tmp_path / "student.onnx"
+    model.write_bytes(models["good"])
+    login(page, base, "alice", "pw-alice-123")
+    page.goto(f"{base}/c/{competition.slug}/")
+    page.set_input_files("#submit-form input[name=file]", str(model))
+    page.select_option("#submit-form select[name=preprocess]", "custom")  # mean/std left empty
+    page.select_option("#submit-form select[name=layout]", "nchw")
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url(f"{base}/c/{competition.slug}/")
+    with pytest.raises(Rejected) as refused:
+        declaration_checked("custom", "", "")
+    assert refused.value.message in page.inner_text("body")
+    shot(page, "student-declaration-refused")
+    assert not Submission.objects.exists()
+    page.set_input_files("#submit-form input[name=file]", str(model))
+    page.select_option("#submit-form select[name=preprocess]", "custom")
+    page.fill("#submit-form input[name=mean]", "0")
+    page.fill("#submit-form input[name=std]", "1")
+    page.select_option("#submit-form select[name=layout]", "nchw")
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url(f"{base}/s/**")
+    sub = Submission.objects.get()
+    assert (sub.preprocess, sub.mean, sub.std, sub.layout) == ("custom", [0.0], [1.0], "nchw")
+    assert "layout nchw" in page.inner_text("body")
+
+
 def test_instructor_creates_competition_imports_dataset_closes_and_downloads_csv(
     page, live_server, users, course, heldout_npz, tmp_path
 ):

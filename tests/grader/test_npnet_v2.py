@@ -530,27 +530,28 @@ def _plan() -> Any:
 
 
 def test_a_variant_that_fixes_a_near_chance_score_is_named_instead_of_is_it_trained() -> None:
-    from grader.diagnose import diagnose
+    from grader.diagnose import Candidate, diagnose, variant_candidates
+    from grader.prepared import Variant
     from grader.types import Preprocess
 
     pre = Preprocess("unit", (0.0,), (1.0,))
+    declared = Candidate(pre, _plan(), "unit")
     ran: list[str] = []
 
-    def variant() -> float:
-        ran.append("variant")
-        return 0.97
+    def run(cand: Candidate, lo: int, hi: int) -> float:
+        if cand.model_bytes:
+            ran.append("variant")
+            return 0.97 if cand.model_bytes == b"chw" else 0.12
+        return 0.1
 
-    acc, text = diagnose(
-        lambda p, plan: 0.1,
-        pre,
-        _plan(),
-        1,
-        256,
-        extra=[("flatten order chw", 'declare "order": "chw"', variant)],
+    fixing = variant_candidates(
+        declared, [Variant("flatten order chw", 'declare "order": "chw"', b"chw")]
     )
-    assert acc == 0.1 and ran == ["variant"]
+    acc, text = diagnose(run, declared, fixing, 256)
+    assert acc == 0.1 and ran and set(ran) == {"variant"}
     assert text is not None and "97% with flatten order chw" in text
-    assert 'declare "order": "chw"' in text and "is it trained" not in text
+    assert 'Declare "order": "chw", and resubmit.' in text and "is it trained" not in text
     # a variant no better leaves the diagnosis as it was
-    _, text = diagnose(lambda p, plan: 0.1, pre, _plan(), 1, 256, extra=[("x", "y", lambda: 0.12)])
+    no_better = variant_candidates(declared, [Variant("x", "y", b"other")])
+    _, text = diagnose(run, declared, no_better, 256)
     assert text is not None and "is it trained" in text

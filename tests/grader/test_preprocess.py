@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 import grader
+from grader import diagnose
 from grader.datasets import Dataset
 from grader.errors import Rejected
-from grader.preprocess import PRESETS, resolve_preprocess
+from grader.preprocess import CHANNEL_PRESETS, PRESETS, declaration_checked, resolve_preprocess
 from grader.sandbox import SandboxPool
 from testsupport.frames import Frames, runs_sent
 from testsupport.onnx_build import Weights, linear_model, raw
 
-MNIST_PRESETS = [name for name in PRESETS if name != "cifar10"]
+MNIST_PRESETS = [name for name in PRESETS if name not in CHANNEL_PRESETS]
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,15 @@ def test_each_preset_feeds_what_its_model_expects(
     assert np.abs(wrong.probabilities - unit_probs).max() > 0.1
 
 
-def test_cifar10_preset_is_per_channel(
-    soft_cifar: Weights, cifar_synth: Dataset, pool: SandboxPool, cifar_unit_probs: np.ndarray
+@pytest.mark.parametrize("name", CHANNEL_PRESETS)
+def test_per_channel_presets_feed_what_their_model_expects(
+    name: str,
+    soft_cifar: Weights,
+    cifar_synth: Dataset,
+    pool: SandboxPool,
+    cifar_unit_probs: np.ndarray,
 ) -> None:
-    mean, std = PRESETS["cifar10"]
+    mean, std = PRESETS[name]
     model = raw(
         linear_model(
             *soft_cifar,
@@ -75,7 +81,7 @@ def test_cifar10_preset_is_per_channel(
             expects=(mean, std),
         )
     )
-    r = grader.grade(model, "c.onnx", cifar_synth, preprocess="cifar10", pool=pool)
+    r = grader.grade(model, "c.onnx", cifar_synth, preprocess=name, pool=pool)
     assert r.preprocess.mean == mean and len(r.preprocess.std) == 3
     assert r.accuracy > 0.95
     np.testing.assert_allclose(r.probabilities, cifar_unit_probs, atol=1e-4)
@@ -168,12 +174,13 @@ def test_default_is_unit() -> None:
 @pytest.mark.parametrize(
     ("kw", "channels", "fragment"),
     [
-        ({"name": "imagenet"}, 1, "unknown preprocessing 'imagenet'"),
-        ({"mean": "0.5"}, 1, "give both mean and std"),
+        ({"name": "imagenette"}, 1, "unknown preprocessing 'imagenette'"),
+        ({"mean": "0.5"}, 1, "give both a mean and a std"),
         ({"mean": "0.1,0.2", "std": "1"}, 3, "mean needs 1 or 3 values"),
         ({"mean": "0", "std": "0"}, 1, "std must be positive"),
         ({"mean": "a", "std": "1"}, 1, "mean must be numbers"),
         ({"name": "cifar10"}, 1, "3-channel"),
+        ({"name": "imagenet"}, 1, "the imagenet preset is for 3-channel (colour) images"),
         ({"mean": "0.1,0.2,0.3", "std": "1"}, 1, "mean needs 1 value, not 3"),
     ],
 )
@@ -183,6 +190,47 @@ def test_bad_preprocess_declarations(kw: dict, channels: int, fragment: str) -> 
         resolve_preprocess(metadata={}, channels=channels, **args)
     assert info.value.code == "bad_preprocess"
     assert fragment in info.value.message
+
+
+def test_imagenet_preset_is_torchvisions_normalisation() -> None:
+    assert PRESETS["imagenet"] == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+@pytest.mark.parametrize(
+    ("preset", "mean", "std", "fragment"),
+    [
+        ("custom", "", "", "custom preprocessing needs a mean and a std"),
+        ("custom", None, None, "custom preprocessing needs a mean and a std"),
+        ("custom", "0.5", "", "give both a mean and a std"),
+        ("unit", "0.5", "0.5", "the 'unit' preset sets its own mean and std"),
+        ("mnist", "", "0.3", "the 'mnist' preset sets its own mean and std"),
+        ("", "0.5", None, "give both a mean and a std"),
+        ("nonsense", "", "", "unknown preprocessing 'nonsense'"),
+    ],
+)
+def test_contradictory_or_incomplete_declarations_are_refused(
+    preset: str, mean: str | None, std: str | None, fragment: str
+) -> None:
+    with pytest.raises(Rejected) as info:
+        declaration_checked(preset, mean, std)
+    assert info.value.code == "bad_preprocess" and fragment in info.value.message
+    with pytest.raises(Rejected) as engine:  # the engine judges an upload the same way
+        grader.check_upload(b"not read", "m.onnx", preprocess=preset, mean=mean, std=std)
+    assert engine.value.message == info.value.message
+
+
+@pytest.mark.parametrize(
+    ("preset", "mean", "std", "expected"),
+    [
+        ("", "", "", ("", None, None)),
+        ("auto", None, None, ("", None, None)),
+        ("Unit", "", "", ("unit", None, None)),
+        ("custom", "0.5", "0.25", ("custom", (0.5,), (0.25,))),
+        ("", "0.5", "0.25", ("custom", (0.5,), (0.25,))),
+    ],
+)
+def test_consistent_declarations_are_read(preset: str, mean: str, std: str, expected) -> None:
+    assert declaration_checked(preset, mean, std) == expected
 
 
 # --- the diagnosis ------------------------------------------------------------------------------
@@ -218,12 +266,19 @@ def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_on
             assert all(img.tobytes() in sample_bytes for img in batch)
 
 
-def test_right_preprocessing_gets_no_diagnosis(
-    trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool
+def test_right_preprocessing_costs_only_the_probe_and_gets_no_diagnosis(
+    trained_bytes: bytes,
+    mnist_small: Dataset,
+    mnist_sample: Dataset,
+    pool: SandboxPool,
+    sent_to_child: Frames,
 ) -> None:
     r = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
     assert r.diagnosis is None and r.accuracy > 0.8
-    assert "sample_accuracy" not in r.scores  # a good held-out score needs no sample run
+    runs = runs_sent(sent_to_child)[1:]  # after the held-out run
+    probe = f"0-{diagnose.PROBE_SIZE}"
+    assert runs and all(key.endswith(probe) for key, _ in runs if key)  # cached under its key
+    assert all(len(batch) == diagnose.PROBE_SIZE for key, batch in runs if batch is not None)
 
 
 @pytest.mark.parametrize(
