@@ -60,6 +60,7 @@ class Stack:
         database: str | None = None,
         broker: str = "auto",
         env: dict[str, str] | None = None,
+        redis_also_bind: str = "",
     ) -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ class Stack:
             configured = os.environ.get("CELERY_BROKER_URL", "filesystem://")
             broker = "redis" if configured.startswith("redis") else "filesystem"
         if broker == "redis":
-            self.redis = RedisServer(workdir)
+            self.redis = RedisServer(workdir, also_bind=redis_also_bind)
             self.redis.start()
             self.broker_url = self.redis.url
         else:
@@ -166,8 +167,11 @@ class Stack:
         beat: bool = False,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        wrap: list[str] | None = None,
     ) -> Proc:
+        """wrap: a command prefix, e.g. `ip netns exec <ns>` for a worker on another host."""
         cmd = [
+            *(wrap or []),
             PY,
             "-m",
             "celery",
