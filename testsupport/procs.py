@@ -289,6 +289,36 @@ def _session_rss_kib(sid: int) -> int:
     return total
 
 
+def tree_rss(pid: int) -> dict[int, float]:
+    """Resident memory (MB) of `pid` and each of its descendants, whatever their sessions (the
+    sandbox children start sessions of their own), from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * page / 2**20
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, todo = {pid}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return {p: rss[p] for p in tree if p in rss}
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB."""
+    return sum(tree_rss(pid).values())
+
+
 def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Measured:
     """Run `cmd` in a session of its own, sampling the whole process tree's resident memory (the
     sandbox children included) every 20 ms: exit status, output, peak MB and wall seconds."""

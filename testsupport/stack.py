@@ -281,8 +281,9 @@ now = timezone.now()
 for c in params["competitions"]:
     Competition.objects.create(
         course=course, dataset=dataset, opens_at=now - dt.timedelta(days=1),
-        closes_at=now + dt.timedelta(days=7), max_team_size=1, allowed_formats=["onnx"],
-        public_fraction=0.5, split_seed=7, created_by=teacher, **c)
+        closes_at=now + dt.timedelta(days=7), max_team_size=1,
+        public_fraction=0.5, split_seed=7, created_by=teacher,
+        **{"allowed_formats": ["onnx"], **c})
 result = tokens
 """
 
