@@ -150,10 +150,17 @@ def _add_path(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
 
 
 def readable_paths(grader_dir: str) -> list[str]:
-    """What a child may read: the interpreter's paths (not the project root that holds the
-    data), the grader package, shared libraries and the CPU description onnxruntime reads."""
-    root = str(Path(grader_dir).parent)
-    own = [p for p in sys.path if p and os.path.isabs(p) and os.path.realpath(p) != root]
+    """What a child may read: the interpreter's paths, the grader package, shared libraries and
+    what onnxruntime reads at start. Not the project root when the grader runs from a checkout
+    (it holds var/: the database, uploads, the dataset cache); where the grader is installed
+    (the student client), its parent is site-packages, which stays readable."""
+    root = Path(grader_dir).parent
+    checkout = root.name not in ("site-packages", "dist-packages")
+    own = [
+        p
+        for p in sys.path
+        if p and os.path.isabs(p) and not (checkout and os.path.realpath(p) == str(root))
+    ]
     extra = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if os.path.isabs(p)]
     return [*own, grader_dir, *_LIB_DIRS, *extra, *_SYSTEM_FILES]
 

@@ -265,3 +265,15 @@ def test_the_inference_child_passes_the_gpu_limit_to_its_session(
         "CPUExecutionProvider",
     ]
     assert reply["provider"] == "CUDAExecutionProvider"
+
+
+def test_children_read_site_packages_but_not_the_checkout_that_holds_the_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site = "/venv/lib/python3.12/site-packages"
+    monkeypatch.setattr(sys, "path", ["/repo", site, "", "relative"])
+    from_checkout = confine.readable_paths("/repo/grader")
+    assert "/repo" not in from_checkout and site in from_checkout
+    assert "/repo/grader" in from_checkout
+    installed = confine.readable_paths(f"{site}/grader")  # the student client, pip-installed
+    assert site in installed and "/repo" in installed
