@@ -34,6 +34,9 @@ from typing import Any
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 _NO_LIMITS_HOOK = "PODIUM_TEST_NO_OS_LIMITS"  # as in grader.oslimits: behave as off Linux
+# Test hook: steps to act as refused by the kernel ("userns", "landlock", "seccomp"), as on a
+# kernel without them, to show what still holds.
+_REFUSE_HOOK = "PODIUM_TEST_CONFINE_REFUSE"
 
 # (audit arch, socket, io_uring_setup): io_uring can open sockets on its own.
 _ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
@@ -70,6 +73,11 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
+def _refused_by_test(step: str) -> None:
+    if step in os.environ.get(_REFUSE_HOOK, "").split(","):
+        raise OSError(errno.EPERM, f"{step}: refused (test hook)")
+
+
 def _check(result: int, what: str) -> int:
     if result < 0:
         e = ctypes.get_errno()
@@ -93,6 +101,7 @@ def _die_with_parent(libc: ctypes.CDLL, parent_pid: int) -> None:
 def _namespaces(libc: ctypes.CDLL, notes: list[str]) -> None:
     """No network and no capability outside the child; the fallbacks where refused."""
     try:
+        _refused_by_test("userns")
         _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET), "user and network namespace")
     except OSError as e:
         refused = e.strerror
@@ -105,8 +114,9 @@ def _namespaces(libc: ctypes.CDLL, notes: list[str]) -> None:
         except OSError as e:
             notes.append(f"network namespace: {e.strerror}")
         _drop_capabilities(libc)
+        notes.append(f"user namespace ({refused}): root dropped its capabilities instead")
         return
-    notes.append(f"user and network namespaces ({refused}); sockets are still refused")
+    notes.append(f"user and network namespaces ({refused})")
 
 
 def _drop_capabilities(libc: ctypes.CDLL) -> None:
@@ -173,6 +183,7 @@ def _gpu_nodes() -> list[str]:
 
 
 def _landlock(libc: ctypes.CDLL, reads: list[str], notes: list[str]) -> None:
+    _refused_by_test("landlock")
     abi = _landlock_abi(libc)
     if abi < 1:
         notes.append(f"file restriction (Landlock): {os.strerror(ctypes.get_errno())}")
@@ -200,6 +211,7 @@ def _landlock(libc: ctypes.CDLL, reads: list[str], notes: list[str]) -> None:
 def _seccomp_no_sockets(libc: ctypes.CDLL) -> None:
     """A BPF filter: socket() and io_uring_setup() fail with EACCES; so does any call made
     through another architecture's entry (x32, i386), which could bypass the numbers."""
+    _refused_by_test("seccomp")
     arch, socket_nr, uring_nr = _ARCH[os.uname().machine]
     ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
     deny, allow = 0x00050000 | errno.EACCES, 0x7FFF0000

@@ -46,6 +46,7 @@ _SAFE_ENV = (
     "PODIUM_TEST_CRASH",
     "PODIUM_TEST_NO_OS_LIMITS",
     "PODIUM_TEST_PROBE",
+    "PODIUM_TEST_CONFINE_REFUSE",
 )
 # Test hook: read the child's replies with a thread, as where select() cannot wait on pipes.
 _NO_SELECT_HOOK = "PODIUM_TEST_NO_SELECT"

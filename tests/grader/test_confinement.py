@@ -277,3 +277,51 @@ def test_children_read_site_packages_but_not_the_checkout_that_holds_the_data(
     assert "/repo/grader" in from_checkout
     installed = confine.readable_paths(f"{site}/grader")  # the student client, pip-installed
     assert site in installed and "/repo" in installed
+
+
+DENIED, ALLOWED = False, True
+# What still holds where the kernel refuses a step (simulated by the test hook), as root:
+# refused steps -> (environ, a data file, TCP, a Unix socket, a signal to the worker), the gap named
+DEGRADED = {
+    "userns": ((DENIED, DENIED, DENIED, DENIED, DENIED), "user namespace"),
+    "landlock": ((DENIED, ALLOWED, DENIED, DENIED, ALLOWED), "file restriction (Landlock)"),
+    "seccomp": ((DENIED, DENIED, DENIED, ALLOWED, DENIED), "socket filter (seccomp)"),
+    "userns,landlock,seccomp": ((DENIED, ALLOWED, DENIED, ALLOWED, ALLOWED), "user namespace"),
+}
+
+
+@linux_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fallbacks shown are root's")
+@pytest.mark.parametrize("refused", list(DEGRADED))
+def test_what_still_holds_where_the_kernel_refuses_a_step(
+    refused: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PODIUM_TEST_PROBE", "1")
+    monkeypatch.setenv("PODIUM_TEST_CONFINE_REFUSE", refused)
+    data = tmp_path / "db.sqlite3"
+    data.write_text("secrets")
+    with socket.socket() as tcp, socket.socket(socket.AF_UNIX) as unix:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen(8)
+        unix.bind(str(tmp_path / "s.sock"))
+        unix.listen(8)
+        c = ChildProcess()
+        try:
+            tries = {
+                "read": [f"/proc/{os.getpid()}/environ", str(data)],
+                "tcp": [["127.0.0.1", tcp.getsockname()[1]]],
+                "unix": [str(tmp_path / "s.sock")],
+                "signal": [os.getpid()],
+            }
+            got = list(_probe(c, **tries).values())
+            model = (REPO / "reference" / "models" / "mnist_logreg.onnx").read_bytes()
+            loaded, _ = c.request(
+                {"op": "load", "memory_mb": 0, "threads": 1, "use_cuda": False},
+                {"model": np.frombuffer(model, np.uint8)},
+                time_s=30,
+            )
+        finally:
+            c.close()
+    expected, gap = DEGRADED[refused]
+    assert [g == "ok" for g in got] == list(expected), got
+    assert any(note.startswith(gap) for note in loaded["limits_not_applied"]), loaded
