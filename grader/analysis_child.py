@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import confine, protocol
+from grader import oslimits, protocol
 from grader.oslimits import limit_address_space, maybe_crash, vm_bytes
 
 
@@ -98,7 +98,7 @@ def main(not_confined: list[str] | None = None) -> None:
             return
         if req.get("op") == "exit":
             return
-        found = confine.probe(req.get("tries", {})) if req.get("op") == "probe" else None
+        found = oslimits.probe(req.get("tries", {})) if req.get("op") == "probe" else None
         if found is not None:
             protocol.send(out, {"ok": True, "probe": found})
             continue

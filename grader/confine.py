@@ -29,7 +29,6 @@ import signal
 import struct
 import sys
 from pathlib import Path
-from typing import Any
 
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 1, 4, 38, 22
 _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
@@ -254,43 +253,3 @@ def confine(*, parent_pid: int, reads: list[str]) -> list[str]:
     else:
         notes.append(f"socket filter (seccomp): no filter for {os.uname().machine}")
     return notes
-
-
-_PROBE_HOOK = "PODIUM_TEST_PROBE"  # test hook: the "probe" request, tried from inside a child
-
-
-def _attempt(action: str, target: Any) -> str:
-    import socket
-
-    try:
-        if action == "read":
-            with open(str(target), "rb") as f:
-                f.read(1)
-        elif action == "write":
-            with open(str(target), "wb") as f:
-                f.write(b"x")
-        elif action == "tcp":
-            socket.create_connection((str(target[0]), int(target[1])), timeout=2).close()
-        elif action == "unix":
-            with socket.socket(socket.AF_UNIX) as s:
-                s.connect(str(target))
-        elif action == "signal":
-            os.kill(int(target), 0)
-        else:
-            return "unknown"
-    except OSError as e:
-        return errno.errorcode.get(e.errno or 0, str(e))
-    return "ok"
-
-
-def probe(tries: dict[str, list[Any]]) -> dict[str, str] | None:
-    """What this child can reach, tried from inside it: {"read": [path], "write": [path],
-    "tcp": [[host, port]], "unix": [path], "signal": [pid]} -> "<action> <target>": "ok" or
-    the errno's name. None unless the test hook is set: it exists only in tests' environments."""
-    if not os.environ.get(_PROBE_HOOK):
-        return None
-    return {
-        f"{action} {target}": _attempt(action, target)
-        for action, targets in tries.items()
-        for target in targets
-    }

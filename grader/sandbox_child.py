@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from grader import confine, protocol
+from grader import oslimits, protocol
 from grader.oslimits import RESOURCE as _RESOURCE
 from grader.oslimits import limit_address_space
 from grader.oslimits import maybe_crash as _maybe_crash
@@ -237,7 +237,7 @@ def main(not_confined: list[str] | None = None) -> None:
                 protocol.send(out, {"ok": True, **header}, outs)
             elif op == "exit":
                 return
-            elif op == "probe" and (found := confine.probe(req.get("tries", {}))) is not None:
+            elif op == "probe" and (found := oslimits.probe(req.get("tries", {}))) is not None:
                 protocol.send(out, {"ok": True, "probe": found})
             else:
                 protocol.send(
