@@ -9,18 +9,23 @@ die with it. One private stack for the module.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import requests
 from onnx import helper
+from PIL import Image
 
 from testsupport import hostile, hostile_npz
 from testsupport.procs import tree_rss, wait_for
@@ -248,3 +253,51 @@ def test_full_dataset_cache_on_a_worker_is_storage_full_and_not_counted(podium, 
     finally:
         worker.stop()
     wait_for(lambda: not worker.alive(), 30, "the worker to stop")
+
+
+def _csrf(session: Any, url: str) -> str:
+    page = session.get(url, timeout=60)
+    page.raise_for_status()
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def test_instructor_zip_of_identical_large_pngs_is_a_form_error_in_bounded_memory(podium):
+    """Issue 10, class 7, through the live site: 3 MB of identical 512x512 PNGs took 4.6 GB and
+    20 s in the web request and was stored as a 1.5 GB dataset."""
+    stack = podium["stack"]
+    png = io.BytesIO()
+    Image.fromarray(np.full((512, 512, 3), 90, np.uint8)).save(png, format="PNG")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(2000):
+            z.writestr(f"test/{'ab'[i % 2]}/{i:05d}.png", png.getvalue())
+    session = requests.Session()
+    login = f"{stack.web_url}/accounts/login/"
+    token = _csrf(session, login)
+    r = session.post(
+        login,
+        data={"username": "teacher", "password": "pw-teacher-123", "csrfmiddlewaretoken": token},
+        headers={"Referer": login},
+        timeout=60,
+    )
+    assert r.ok and "/accounts/login/" not in r.url, r.url
+    url = f"{stack.web_url}/teach/datasets/import/"
+    datasets = stack.sql("SELECT COUNT(*) FROM competitions_heldoutdataset")[0][0]
+    t0 = time.monotonic()
+    with Peak(podium["web"].pid) as peak:
+        r = session.post(
+            url,
+            data={"name": "bomb", "split": "test", "csrfmiddlewaretoken": _csrf(session, url)},
+            files={"files": ("set.zip", bomb.getvalue(), "application/zip")},
+            headers={"Referer": url},
+            timeout=120,
+        )
+    took = time.monotonic() - t0
+    assert r.status_code == 200, r.status_code
+    assert "would decode to 1,500 MB" in r.text and "too_large" in r.text
+    assert stack.sql("SELECT COUNT(*) FROM competitions_heldoutdataset")[0][0] == datasets
+    print(f"web tree peak {peak.mb:.0f} MB, {took:.1f} s")
+    assert peak.mb < 600, f"web process tree peaked at {peak.mb:.0f} MB"
+    assert took < 20, f"answered after {took:.1f} s"
