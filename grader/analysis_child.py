@@ -80,16 +80,15 @@ def _handle(
 
 
 def main(not_confined: list[str] | None = None) -> None:
-    """`not_confined` (what grader.confine could not apply) is reported by the inference child,
-    which runs under the same kernel."""
-    del not_confined
+    """`not_confined`: what grader.confine could not apply (the inference child, under the same
+    kernel, reports it with each result; this one only at start)."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     stdin = sys.stdin.buffer
     sys.setrecursionlimit(2000)  # deep nesting fails as RecursionError, not a C stack overflow
     importlib.import_module("grader.prepare")  # onnx and the checks, loaded while it waits
 
-    protocol.send(out, {"ready": True, "pid": os.getpid()})
+    protocol.send(out, {"ready": True, "pid": os.getpid(), "not_confined": not_confined or []})
     analyser = Analyser()
     while True:
         try:

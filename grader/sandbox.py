@@ -124,6 +124,7 @@ class ChildProcess:
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         self.ready = False
+        self.not_confined: list[str] = []  # what grader.confine could not apply in this child
         self.uses = 0
         self.reusable = True  # false once anything went wrong in it
         self.images_sent: set[str] = set()  # image arrays this child keeps (see sandbox_child)
@@ -188,6 +189,7 @@ class ChildProcess:
             except RunFailed as e:
                 raise RunFailed("sandbox_start", "the grading sandbox did not start") from e
             self.ready = bool(header.get("ready"))
+            self.not_confined = [str(x) for x in header.get("not_confined", [])]
 
     def request(
         self,

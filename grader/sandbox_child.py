@@ -221,7 +221,7 @@ def main(not_confined: list[str] | None = None) -> None:
     import onnxruntime as ort  # imported while the child waits as the warm spare
 
     ort.set_default_logger_severity(3)
-    protocol.send(out, {"ready": True, "pid": os.getpid()})
+    protocol.send(out, {"ready": True, "pid": os.getpid(), "not_confined": not_confined or []})
     child = Child(out, not_confined or [])
     while True:
         try:
