@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
 import requests
 from onnx import helper
@@ -29,6 +30,7 @@ from PIL import Image
 
 from grader.sandbox import ChildProcess
 from testsupport import hostile, hostile_npz
+from testsupport.onnx_build import linear_model, raw
 from testsupport.procs import tree_rss, wait_for
 from testsupport.reliability import competition, row, submit, wait_running, wait_status
 from testsupport.stack import Stack, api_submit, seed
@@ -313,3 +315,44 @@ def test_instructor_zip_of_identical_large_pngs_is_a_form_error_in_bounded_memor
     print(f"web tree peak {peak.mb:.0f} MB, {took:.1f} s")
     assert peak.mb < 600, f"web process tree peaked at {peak.mb:.0f} MB"
     assert took < 20, f"answered after {took:.1f} s"
+
+
+def _linear_with(props: dict[str, str] | None = None, nul_names: bool = False) -> bytes:
+    model = onnx.load_from_string(raw(linear_model(*WEIGHTS, ["N", 1, 28, 28])))
+    if props:
+        helper.set_model_props(model, props)
+    if nul_names:
+        for i, node in enumerate(model.graph.node):
+            node.name = f"layer\x00{i}"
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("fields", "data", "code"),
+    [
+        ({"mean": "nan"}, None, "bad_preprocess"),
+        ({"std": "1e999"}, None, "bad_preprocess"),
+        ({"note": "a\x00b"}, None, "bad_text"),
+        ({}, {"podium.std": "inf"}, "bad_preprocess"),
+    ],
+    ids=["mean-nan", "std-1e999", "nul-in-note", "metadata-std-inf"],
+)
+def test_values_the_database_cannot_store_are_refused_at_upload(podium, fields, data, code):
+    """Issue 10, class 5: these were HTTP 500s, or a row left running until worker_lost."""
+    stack = podium["stack"]
+    rows = stack.sql("SELECT COUNT(*) FROM competitions_submission")[0][0]
+    r = requests.post(
+        f"{stack.web_url}/api/competitions/digits/submissions",
+        headers={"Authorization": f"Bearer {podium['tokens']['student000']}"},
+        files={"file": ("model.onnx", _linear_with(data), "application/octet-stream")},
+        data=fields,
+        timeout=60,
+    )
+    assert r.status_code == 400 and r.json()["code"] == code, (r.status_code, r.text[:300])
+    assert stack.sql("SELECT COUNT(*) FROM competitions_submission")[0][0] == rows
+
+
+def test_nul_characters_in_a_models_names_are_scored_and_stored_without_them(podium):
+    r, _, _ = _graded(podium, _linear_with({"author": "me\x00you"}, nul_names=True))
+    assert r["status"] == "scored", r
+    assert "\\u0000" not in str(r["result"]) and "\x00" not in str(r["result"])
