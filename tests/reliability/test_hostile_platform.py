@@ -356,3 +356,26 @@ def test_nul_characters_in_a_models_names_are_scored_and_stored_without_them(pod
     r, _, _ = _graded(podium, _linear_with({"author": "me\x00you"}, nul_names=True))
     assert r["status"] == "scored", r
     assert "\\u0000" not in str(r["result"]) and "\x00" not in str(r["result"])
+
+
+def test_guessing_a_password_on_the_live_site_locks_the_account_out(podium):
+    """Issue 10, class 6: 30 wrong passwords, then the right one worked."""
+    stack = podium["stack"]
+    login = f"{stack.web_url}/accounts/login/"
+    statuses = []
+    for password in [f"wrong-{i}" for i in range(10)] + ["pw-student-123"]:
+        session = requests.Session()
+        r = session.post(
+            login,
+            data={
+                "username": "student000",
+                "password": password,
+                "csrfmiddlewaretoken": _csrf(session, login),
+            },
+            headers={"Referer": login},
+            timeout=60,
+            allow_redirects=False,
+        )
+        statuses.append(r.status_code)
+    assert statuses[-1] == 429, statuses  # the right password, after 10 failures: locked out
+    assert "sessionid" not in session.cookies
