@@ -4,7 +4,9 @@ A child that graded a submission cleanly is reused for the next one, with a fres
 memory limit set anew, so the fixed cost per submission is a session creation rather than a Python
 and onnxruntime start-up (0.13-0.16 s). After any failure, time-out or crash, or 20 uses, the child
 is replaced by a spare that has already imported onnxruntime.
-The child gets a clean environment (no dataset paths, no secrets) and an empty working directory.
+The child gets a clean environment (no dataset paths, no secrets) and an empty working directory,
+and confines itself before anything else (grader.confine: it dies with this process, has no
+network, no capability outside its own namespaces, and reads only the Python install).
 Limits: RLIMIT_AS set by the child once onnxruntime is loaded; wall time enforced twice, by
 RunOptions.terminate inside the child and by a kill from here after a grace period.
 """
