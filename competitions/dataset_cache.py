@@ -26,6 +26,7 @@ _MEMO: dict[str, Dataset] = {}
 _MEMO_MAX = 4
 CACHE_WRITE_TRIES = 3  # another worker's cleanup, or a transient error, may free the space
 CACHE_RETRY_S = 0.5
+STALE_PART_S = 3600  # a .part this old was left by a worker killed mid-write (none writes so long)
 
 
 class DatasetCacheFull(Exception):
@@ -41,6 +42,7 @@ def _write_cache(path: Path, field: FieldFile) -> None:
     """Copy the stored dataset into the cache through a `.part` file, renamed when whole; a
     failed write removes its `.part` and is tried again, then raises DatasetCacheFull."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(path.parent)
     error: OSError | None = None
     for attempt in range(CACHE_WRITE_TRIES):
         if attempt:
@@ -59,6 +61,17 @@ def _write_cache(path: Path, field: FieldFile) -> None:
     raise DatasetCacheFull(
         f"could not write {path.name} to the dataset cache after {CACHE_WRITE_TRIES} tries: {error}"
     ) from error
+
+
+def _remove_stale_parts(cache: Path) -> None:
+    """Partial files of writers that died (killed while copying) would hold the space for good."""
+    now = time.time()
+    for part in cache.glob("*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another worker removed it first
 
 
 def _cached(sha256: str, field: FieldFile) -> Dataset:

@@ -5,8 +5,10 @@ partial `.part` file is left behind."""
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,3 +90,22 @@ def test_a_cache_write_that_fails_once_is_tried_again_and_scores(
     assert submission_grade(submission_id=sub.pk) == "scored"
     assert len(calls) == 2
     assert [p.suffix for p in Path(settings.PODIUM_DATASET_CACHE).iterdir()] == [".npz"]
+
+
+def test_part_files_left_by_a_killed_writer_are_removed_at_the_next_write(
+    users, competition, models, tmp_path: Path, settings, monkeypatch
+):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    settings.PODIUM_DATASET_CACHE = cache
+    monkeypatch.setattr(dataset_cache, "_MEMO", {})
+    stale, fresh = cache / "old.part", cache / "being-written.part"
+    for part in (stale, fresh):
+        part.write_bytes(b"half a dataset")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    assert submission_grade(submission_id=sub.pk) == "scored"
+    assert not stale.exists() and fresh.exists()  # another worker's write in progress is kept
