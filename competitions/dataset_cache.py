@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,54 @@ from grader.datasets import Dataset
 
 _MEMO: dict[str, Dataset] = {}
 _MEMO_MAX = 4
+CACHE_WRITE_TRIES = 3  # another worker's cleanup, or a transient error, may free the space
+CACHE_RETRY_S = 0.5
+STALE_PART_S = 3600  # a .part this old was left by a worker killed mid-write (none writes so long)
+
+
+class DatasetCacheFull(Exception):
+    """The worker could not write a dataset to its cache (disk full, or another I/O error),
+    after retries: the platform's failure, never the student's."""
 
 
 def dataset_cache_path(*, sha256: str) -> Path:
     return Path(settings.PODIUM_DATASET_CACHE) / f"{sha256}.npz"
+
+
+def _write_cache(path: Path, field: FieldFile) -> None:
+    """Copy the stored dataset into the cache through a `.part` file, renamed when whole; a
+    failed write removes its `.part` and is tried again, then raises DatasetCacheFull."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(path.parent)
+    error: OSError | None = None
+    for attempt in range(CACHE_WRITE_TRIES):
+        if attempt:
+            time.sleep(CACHE_RETRY_S * attempt)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+            with os.fdopen(fd, "wb") as out, field.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(tmp, path)
+            return
+        except OSError as e:
+            error = e
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+    raise DatasetCacheFull(
+        f"could not write {path.name} to the dataset cache after {CACHE_WRITE_TRIES} tries: {error}"
+    ) from error
+
+
+def _remove_stale_parts(cache: Path) -> None:
+    """Partial files of writers that died (killed while copying) would hold the space for good."""
+    now = time.time()
+    for part in cache.glob("*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # another worker removed it first
 
 
 def _cached(sha256: str, field: FieldFile) -> Dataset:
@@ -34,11 +79,7 @@ def _cached(sha256: str, field: FieldFile) -> Dataset:
         return _MEMO[sha256]
     path = dataset_cache_path(sha256=sha256)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as out, field.open("rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(tmp, path)
+        _write_cache(path, field)
     dataset = Dataset.load_npz(path)  # checks the content against its hash
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.pop(next(iter(_MEMO)))

@@ -1,11 +1,18 @@
-"""Refuse oversized uploads from the Content-Length header, before the body is read."""
+"""Refuse oversized uploads from the Content-Length header, before the body is read; and a body
+that cannot be spooled to the upload temp directory because the disk is full (503
+`storage_full`, where it was a 500 from whichever middleware or view read the body first)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from competitions.errors import error_body, error_code
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class UploadSizeLimitMiddleware:
@@ -27,4 +34,31 @@ class UploadSizeLimitMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"code": "too_large", "message": message}, status=413)
                 return HttpResponse(message, status=413, content_type="text/plain")
+            if request.content_type == "multipart/form-data":
+                refused = self._spool(request)
+                if refused is not None:
+                    return refused
         return self.get_response(request)
+
+    @staticmethod
+    def _spool(request: HttpRequest) -> HttpResponse | None:
+        """Parse the body here, where a full temp directory can still be answered in the
+        interface's shape: larger files go to FILE_UPLOAD_TEMP_DIR as they arrive."""
+        try:
+            _ = request.FILES  # parsed now: that is the point
+        except OSError as e:
+            if e.errno not in _DISK_FULL:
+                raise
+            for handler in request.upload_handlers:  # the partly written temp file goes
+                partial = getattr(handler, "file", None)
+                if partial is not None:
+                    partial.close()  # a NamedTemporaryFile: closing deletes it
+            message = (
+                "The server has no space left to receive your upload; nothing was stored and "
+                "no submission was used. Please try again later."
+            )
+            status = error_code("storage_full").status
+            if request.path.startswith("/api/"):
+                return JsonResponse(error_body("storage_full", message), status=status)
+            return HttpResponse(message, status=status, content_type="text/plain")
+        return None

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import protocol
+from grader import oslimits, protocol
 from grader.oslimits import limit_address_space, maybe_crash, vm_bytes
 
 
@@ -86,7 +86,9 @@ def _handle(
         }, {}
 
 
-def main() -> None:
+def main(not_confined: list[str] | None = None) -> None:
+    """`not_confined`: what grader.confine could not apply (the inference child, under the same
+    kernel, reports it with each result; this one only at start)."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     stdin = sys.stdin.buffer
@@ -95,7 +97,7 @@ def main() -> None:
     importlib.import_module("grader.keras")  # and the Keras reader with h5py (native HDF5)
     importlib.import_module("h5py")
 
-    protocol.send(out, {"ready": True, "pid": os.getpid()})
+    protocol.send(out, {"ready": True, "pid": os.getpid(), "not_confined": not_confined or []})
     analyser = Analyser()
     while True:
         try:
@@ -104,6 +106,10 @@ def main() -> None:
             return
         if req.get("op") == "exit":
             return
+        found = oslimits.probe(req.get("tries", {})) if req.get("op") == "probe" else None
+        if found is not None:
+            protocol.send(out, {"ok": True, "probe": found})
+            continue
         header, outs = _handle(analyser, req, arrays)
         protocol.send(out, {"ok": True, **header}, outs)
 

@@ -6,6 +6,7 @@ never onnxruntime) both use it.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any
@@ -57,3 +58,43 @@ def limit_address_space(base_vm: int, memory_mb: int) -> bool:
     limit = base_vm + int(memory_mb) * (1 << 20)
     RESOURCE.setrlimit(RESOURCE.RLIMIT_AS, (limit, RESOURCE.RLIM_INFINITY))
     return True
+
+
+_PROBE_HOOK = "PODIUM_TEST_PROBE"  # test hook: the "probe" request, tried from inside a child
+
+
+def _attempt(action: str, target: Any) -> str:
+    import socket
+
+    try:
+        if action == "read":
+            with open(str(target), "rb") as f:
+                f.read(1)
+        elif action == "write":
+            with open(str(target), "wb") as f:
+                f.write(b"x")
+        elif action == "tcp":
+            socket.create_connection((str(target[0]), int(target[1])), timeout=2).close()
+        elif action == "unix":
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(target))
+        elif action == "signal":
+            os.kill(int(target), 0)
+        else:
+            return "unknown"
+    except OSError as e:
+        return errno.errorcode.get(e.errno or 0, str(e))
+    return "ok"
+
+
+def probe(tries: dict[str, list[Any]]) -> dict[str, str] | None:
+    """What this child can reach, tried from inside it: {"read": [path], "write": [path],
+    "tcp": [[host, port]], "unix": [path], "signal": [pid]} -> "<action> <target>": "ok" or
+    the errno's name. None unless the test hook is set: it exists only in tests' environments."""
+    if not os.environ.get(_PROBE_HOOK):
+        return None
+    return {
+        f"{action} {target}": _attempt(action, target)
+        for action, targets in tries.items()
+        for target in targets
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import sys
 from functools import cache
+from typing import Any
 
 CUDA_LIBS = ("libcudart.so.13", "libcublasLt.so.13", "libcudnn.so.9")
 
@@ -59,3 +60,16 @@ def choose_providers(use_cuda: bool | None) -> list[str]:
         )
         _said = True
     return ["CPUExecutionProvider"]
+
+
+def session_providers(names: list[str], memory_mb: int | None) -> list[Any]:
+    """The providers with their options for InferenceSession: on CUDA, the submission's
+    `memory_mb` caps the device memory onnxruntime's arena may take (`gpu_mem_limit`, bytes),
+    growing only as much as asked (`kSameAsRequested`), since RLIMIT_AS cannot bound a GPU."""
+    if not memory_mb or "CUDAExecutionProvider" not in names:
+        return list(names)
+    cuda = {
+        "gpu_mem_limit": str(int(memory_mb) << 20),
+        "arena_extend_strategy": "kSameAsRequested",
+    }
+    return [(n, cuda) if n == "CUDAExecutionProvider" else n for n in names]

@@ -4,7 +4,9 @@ A child that graded a submission cleanly is reused for the next one, with a fres
 memory limit set anew, so the fixed cost per submission is a session creation rather than a Python
 and onnxruntime start-up (0.13-0.16 s). After any failure, time-out or crash, or 20 uses, the child
 is replaced by a spare that has already imported onnxruntime.
-The child gets a clean environment (no dataset paths, no secrets) and an empty working directory.
+The child gets a clean environment (no dataset paths, no secrets) and an empty working directory,
+and confines itself before anything else (grader.confine: it dies with this process, has no
+network, no capability outside its own namespaces, and reads only the Python install).
 Limits: RLIMIT_AS set by the child once onnxruntime is loaded; wall time enforced twice, by
 RunOptions.terminate inside the child and by a kill from here after a grace period.
 """
@@ -22,12 +24,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader import protocol
+from grader import confine, protocol
 from grader.errors import GraderError, Rejected, RunFailed
 from grader.types import Limits
 
@@ -45,6 +48,8 @@ _SAFE_ENV = (
     "TMP",
     "PODIUM_TEST_CRASH",
     "PODIUM_TEST_NO_OS_LIMITS",
+    "PODIUM_TEST_PROBE",
+    "PODIUM_TEST_CONFINE_REFUSE",
 )
 # Test hook: read the child's replies with a thread, as where select() cannot wait on pipes.
 _NO_SELECT_HOOK = "PODIUM_TEST_NO_SELECT"
@@ -61,7 +66,37 @@ ANALYSIS_CHILD = "grader.analysis_child"  # onnx, never onnxruntime
 
 
 def _child_code(entry: str) -> str:
-    return f"import sys; sys.path.insert(0, {_ROOT!r}); from {entry} import main; main()"
+    """Confinement first (grader.confine), while the child still has a single thread: importing
+    onnxruntime starts two more. The paths it may read are worked out in the child itself,
+    from its isolated interpreter's sys.path (`-I`), not from this process's."""
+    grader_dir = str(Path(_ROOT) / "grader")
+    return (
+        f"import sys; sys.path.insert(0, {_ROOT!r}); "
+        "from grader.confine import confine, readable_paths; "
+        f"gaps = confine(parent_pid={os.getpid()}, reads=readable_paths({grader_dir!r})); "
+        f"from {entry} import main; main(gaps)"
+    )
+
+
+_spawn_lock = threading.Lock()
+_spawner: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _popen(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a child from the main thread or from one thread that lives as long as the process:
+    the child's PR_SET_PDEATHSIG fires when the *thread* that started it ends (prctl(2)), so a
+    child started from a web request's thread would be killed when that thread finished."""
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(args, **kwargs)
+    global _spawner
+    with _spawn_lock:
+        if _spawner is None or _spawner[0] != os.getpid():  # none yet, or forked since
+            _spawner = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="podium-spawn"))
+        executor = _spawner[1]
+    started: subprocess.Popen[bytes] = executor.submit(
+        lambda: subprocess.Popen(args, **kwargs)
+    ).result()
+    return started
 
 
 class ChildProcess:
@@ -75,8 +110,11 @@ class ChildProcess:
         env = {k: os.environ[k] for k in _SAFE_ENV if k in os.environ}
         env["PYTHONPATH"] = _ROOT  # only the grader package's location
         env["OMP_NUM_THREADS"] = "1"
+        # onnxruntime 1.31 starts telemetry (a SQLite file under $HOME, uploads) unless told not to.
+        env["ORT_DISABLE_TELEMETRY"] = "1"
         self._dir = tempfile.TemporaryDirectory(prefix="podium-sandbox-")
-        self.proc = subprocess.Popen(
+        confine.protect_parent()
+        self.proc = _popen(
             [sys.executable, "-I", "-c", _child_code(entry)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -93,6 +131,7 @@ class ChildProcess:
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         self.ready = False
+        self.not_confined: list[str] = []  # what grader.confine could not apply in this child
         self.uses = 0
         self.reusable = True  # false once anything went wrong in it
         self.memory_mb = 0  # the memory limit of the model loaded last (its failures name it)
@@ -158,6 +197,7 @@ class ChildProcess:
             except RunFailed as e:
                 raise RunFailed("sandbox_start", "the grading sandbox did not start") from e
             self.ready = bool(header.get("ready"))
+            self.not_confined = [str(x) for x in header.get("not_confined", [])]
 
     def request(
         self,

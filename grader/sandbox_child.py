@@ -15,12 +15,12 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from grader import protocol
+from grader import oslimits, protocol
 from grader.oslimits import RESOURCE as _RESOURCE
 from grader.oslimits import limit_address_space
 from grader.oslimits import maybe_crash as _maybe_crash
 from grader.oslimits import vm_bytes as _vm_bytes
-from grader.providers import choose_providers
+from grader.providers import choose_providers, session_providers
 
 
 def transform(
@@ -91,8 +91,9 @@ def _zipmap_to_array(value: Any) -> tuple[np.ndarray, list[Any]]:
 class Child:
     KEEP_IMAGES = 2  # the held-out set and the diagnosis sample
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, not_confined: list[str]) -> None:
         self.out = out
+        self.not_confined = not_confined  # what grader.confine could not apply here
         self.session: Any = None
         self.base_vm = _vm_bytes()  # address space with onnxruntime imported, before any model
         self.images: dict[str, np.ndarray] = {}  # by the parent's key: sent once, reused
@@ -122,6 +123,7 @@ class Child:
         elif req.get("memory_mb") and providers[0] == "CPUExecutionProvider":
             # The limit counts what this submission adds to a child that has imported onnxruntime.
             limit_address_space(self.base_vm, int(req["memory_mb"]))
+        not_applied += self.not_confined
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(req.get("threads", 2))
         so.inter_op_num_threads = 1
@@ -131,7 +133,9 @@ class Child:
         so.enable_cpu_mem_arena = True
         so.log_severity_level = 3
         t0 = time.perf_counter()
-        self.session = ort.InferenceSession(model, so, providers=providers)
+        self.session = ort.InferenceSession(
+            model, so, providers=session_providers(providers, req.get("memory_mb"))
+        )
         _maybe_crash("load")
         return {
             "provider": self.session.get_providers()[0],
@@ -209,15 +213,16 @@ def _error_code(exc: BaseException) -> str:
     return "runtime_error"
 
 
-def main() -> None:
+def main(not_confined: list[str] | None = None) -> None:
+    """`not_confined`: what grader.confine could not apply, said in each load's reply."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     stdin = sys.stdin.buffer
     import onnxruntime as ort  # imported while the child waits as the warm spare
 
     ort.set_default_logger_severity(3)
-    protocol.send(out, {"ready": True, "pid": os.getpid()})
-    child = Child(out)
+    protocol.send(out, {"ready": True, "pid": os.getpid(), "not_confined": not_confined or []})
+    child = Child(out, not_confined or [])
     while True:
         try:
             req, arrays = protocol.recv(stdin)
@@ -232,6 +237,8 @@ def main() -> None:
                 protocol.send(out, {"ok": True, **header}, outs)
             elif op == "exit":
                 return
+            elif op == "probe" and (found := oslimits.probe(req.get("tries", {}))) is not None:
+                protocol.send(out, {"ok": True, "probe": found})
             else:
                 protocol.send(
                     out, {"ok": False, "code": "protocol", "message": f"unknown op {op!r}"}

@@ -99,10 +99,12 @@ class Proc:
 class RedisServer:
     """A private, non-persistent redis-server on a spare port (stop/start keep the port)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, also_bind: str = "") -> None:
+        """also_bind: one more address to listen on (a test's own network namespace link)."""
         if not shutil.which("redis-server"):
             raise RuntimeError("redis-server not found")
         self.workdir, self.port = workdir, free_port()
+        self.also_bind = also_bind
         self.proc: Proc | None = None
 
     @property
@@ -115,7 +117,9 @@ class RedisServer:
             "--port",
             str(self.port),
             "--bind",
-            "127.0.0.1",
+            " ".join(filter(None, ["127.0.0.1", self.also_bind])),
+            "--protected-mode",
+            "no",
             "--save",
             "",
             "--appendonly",
@@ -137,7 +141,10 @@ class RedisServer:
 class PostgresServer:
     """A private PostgreSQL cluster (initdb in a temp dir, trust auth, unix socket in the dir)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, also_listen: str = "", trust_from: str = "") -> None:
+        """also_listen: one more address to listen on; trust_from: the one client address
+        (a test's own network namespace) allowed in over it, with trust auth."""
+        self.also_listen, self.trust_from = also_listen, trust_from
         bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
         if not bindirs:
             raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
@@ -169,6 +176,9 @@ class PostgresServer:
         if r.returncode:
             shutil.rmtree(self.home, ignore_errors=True)
             raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
+        if trust_from:
+            with (self.dir / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {trust_from}/32 trust\n")
 
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
@@ -183,7 +193,7 @@ class PostgresServer:
             "-k",
             str(self.dir),
             "-c",
-            "listen_addresses=127.0.0.1",
+            "listen_addresses=" + ",".join(filter(None, ["127.0.0.1", self.also_listen])),
             "-c",
             "fsync=off",
         ]
@@ -277,6 +287,36 @@ def _session_rss_kib(sid: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def tree_rss(pid: int) -> dict[int, float]:
+    """Resident memory (MB) of `pid` and each of its descendants, whatever their sessions (the
+    sandbox children start sessions of their own), from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * page / 2**20
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, todo = {pid}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return {p: rss[p] for p in tree if p in rss}
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB."""
+    return sum(tree_rss(pid).values())
 
 
 def run_measured(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Measured:

@@ -60,6 +60,7 @@ class Stack:
         database: str | None = None,
         broker: str = "auto",
         env: dict[str, str] | None = None,
+        redis_also_bind: str = "",
     ) -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ class Stack:
             configured = os.environ.get("CELERY_BROKER_URL", "filesystem://")
             broker = "redis" if configured.startswith("redis") else "filesystem"
         if broker == "redis":
-            self.redis = RedisServer(workdir)
+            self.redis = RedisServer(workdir, also_bind=redis_also_bind)
             self.redis.start()
             self.broker_url = self.redis.url
         else:
@@ -166,8 +167,11 @@ class Stack:
         beat: bool = False,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        wrap: list[str] | None = None,
     ) -> Proc:
+        """wrap: a command prefix, e.g. `ip netns exec <ns>` for a worker on another host."""
         cmd = [
+            *(wrap or []),
             PY,
             "-m",
             "celery",
@@ -277,8 +281,9 @@ now = timezone.now()
 for c in params["competitions"]:
     Competition.objects.create(
         course=course, dataset=dataset, opens_at=now - dt.timedelta(days=1),
-        closes_at=now + dt.timedelta(days=7), max_team_size=1, allowed_formats=["onnx"],
-        public_fraction=0.5, split_seed=7, created_by=teacher, **c)
+        closes_at=now + dt.timedelta(days=7), max_team_size=1,
+        public_fraction=0.5, split_seed=7, created_by=teacher,
+        **{"allowed_formats": ["onnx"], **c})
 result = tokens
 """
 

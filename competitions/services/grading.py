@@ -23,7 +23,7 @@ from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from competitions.dataset_cache import dataset_load, dataset_load_sample
+from competitions.dataset_cache import DatasetCacheFull, dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import grading_send
@@ -174,6 +174,14 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         )
     except (OperationalError, InterfaceError):
         raise  # not the student's fault nor ours: the attempt is retried (submission_grade)
+    except DatasetCacheFull as e:  # the worker's disk, not the model: does not use the quota
+        log += _log(f"dataset cache: {e}")
+        message = (
+            "The grading server has no space left for the dataset; this submission does not "
+            "count against your quota. Please submit it again later."
+        )
+        _fail(sub.pk, attempt, code="storage_full", message=message, log=log, counts=False)
+        return "failed"
     except GraderError as e:
         log += _log(f"{e.kind}: {e.code}: {e.message}")
         _fail(sub.pk, attempt, code=e.code, message=e.message, log=log, counts=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import pickle
 import struct
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -271,3 +274,80 @@ def test_missing_path_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as info:
         load_dataset(tmp_path / "nope")
     assert info.value.code == "not_found"
+
+
+def _png(side: int, value: int = 128) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((side, side, 3), value, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def identical_pngs_zip(path: Path, count: int, side: int = 512) -> Path:
+    """The issue's zip: `count` identical side x side PNGs (about 500:1 against decoded)."""
+    png = _png(side)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(count):
+            z.writestr(f"test/{'ab'[i % 2]}/{i:05d}.png", png)
+    return path
+
+
+_PEAK = """
+import json, resource, sys, time
+from pathlib import Path
+from grader.datasets import load_dataset
+from grader.errors import DatasetError
+t0 = time.monotonic()
+try:
+    load_dataset(Path(sys.argv[1]))
+    code = "loaded"
+except DatasetError as e:
+    code, message = e.code, e.message
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"code": code, "message": message, "s": time.monotonic() - t0, "peak": peak}))
+"""
+
+
+def test_zip_of_identical_large_pngs_is_refused_by_decoded_size_before_decoding(
+    tmp_path: Path,
+) -> None:
+    bomb = identical_pngs_zip(tmp_path / "bomb.zip", 2000)
+    assert bomb.stat().st_size < 8 << 20  # ~3 MB that would decode to 1.5 GB
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(bomb)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    got = json.loads(out.stdout)
+    assert got["code"] == "too_large" and "would decode to 1,500 MB" in got["message"], got
+    assert "limit is 256 MB" in got["message"]
+    assert got["peak"] < 300 << 20, got  # the process, Python and NumPy included
+    assert got["s"] < 30, got
+
+
+def test_image_zip_just_under_the_decoded_cap_loads(tmp_path: Path) -> None:
+    ds = load_dataset(identical_pngs_zip(tmp_path / "ok.zip", 40, side=256))
+    assert ds.images.shape == (40, 256, 256, 3) and int(ds.images.max()) == 128
+
+
+@pytest.mark.parametrize("payload", [b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\0" * 40])
+def test_png_that_is_not_an_image_is_refused_with_its_name(tmp_path: Path, payload: bytes) -> None:
+    path = tmp_path / "bad.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("test/cat/0001.png", _png(8))
+        z.writestr("test/dog/0002.png", payload)
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    assert info.value.code == "not_an_image"
+    assert "test/dog/0002.png is not an image" in info.value.message
+
+
+def test_truncated_png_is_refused_when_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "cut.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("test/cat/0001.png", _png(8))
+        z.writestr("test/dog/0002.png", _png(64, 7)[:-30])
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    assert info.value.code in ("not_an_image", "mixed_shapes")

@@ -7,18 +7,16 @@ with a clear code (exit 2) or scored with the figures that could not be computed
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from testsupport import hostile
+from testsupport import hostile, hostile_npz
 from testsupport.onnx_build import Weights
 from testsupport.procs import run_measured
 
@@ -108,36 +106,8 @@ def test_millions_of_empty_operators_are_refused_before_parsing(
     assert "100,000 operators" in out["message"]
 
 
-def _npz(**arrays: Any) -> bytes:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def _spec(layers: Any, **extra: Any) -> np.ndarray:
-    spec = {"format": "podium.npnet", "version": 1, "input_shape": [784], "layers": layers}
-    return np.array(json.dumps({**spec, **extra}))
-
-
-def _npz_with_text_member(name: str, prefix: str, repeat: str, times: int, suffix: str) -> bytes:
-    """An npz whose `name` is one huge unicode string, written in chunks (little memory here)."""
-    n_chars = len(prefix) + len(repeat) * times + len(suffix)
-    header = {"descr": f"<U{n_chars}", "fortran_order": False, "shape": ()}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(f"{name}.npy", "w") as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        f.write(prefix.encode("utf-32-le"))
-        chunk = (repeat * 100_000).encode("utf-32-le")
-        for _ in range(times // 100_000):
-            f.write(chunk)
-        f.write(suffix.encode("utf-32-le"))
-    return buf.getvalue()
-
-
 def test_npz_whose_spec_is_forty_million_empty_lists_is_refused(tmp_path: Path) -> None:
-    data = _npz_with_text_member(
-        "architecture", '{"input_shape": [784], "layers": [', "[],", 40_000_000, "[]]}"
-    )
+    data = hostile_npz.forty_million_empty_lists()
     assert len(data) < 2_000_000
     out = check(tmp_path, data, "net.npz")
     assert not out["ok"] and out["code"] in ("npz_invalid", "too_large"), out
@@ -146,13 +116,7 @@ def test_npz_whose_spec_is_forty_million_empty_lists_is_refused(tmp_path: Path) 
 def test_npz_zip_bomb_is_refused_at_its_declared_size(tmp_path: Path) -> None:
     """About 530 MB of zeros as two dense layers (133 M parameters), under 1 MB compressed: the old
     512 MiB bound let it through, at gigabytes in the web process and the worker."""
-    hidden = 168_000
-    layers = [{"type": "dense", "name": "fc1"}, {"type": "dense", "name": "fc2"}]
-    data = _npz(
-        architecture=_spec(layers),
-        **{"fc1.W": np.zeros((784, hidden), np.float32), "fc1.b": np.zeros(hidden, np.float32)},
-        **{"fc2.W": np.zeros((hidden, 10), np.float32), "fc2.b": np.zeros(10, np.float32)},
-    )
+    data = hostile_npz.zip_bomb()
     assert len(data) < 1_000_000
     out = check(tmp_path, data, "net.npz")
     assert not out["ok"] and out["code"] == "too_large", out
@@ -173,14 +137,16 @@ BN = {f"bn.{k}": np.ones(784, np.float32) for k in ("gamma", "beta", "mean", "va
 def test_odd_values_in_a_layer_spec_are_npz_invalid(
     tmp_path: Path, layer: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> None:
-    out = check(tmp_path, _npz(architecture=_spec([layer]), **arrays), "net.npz")
+    out = check(
+        tmp_path,
+        hostile_npz.npz_bytes(architecture=hostile_npz.npnet_spec([layer]), **arrays),
+        "net.npz",
+    )
     assert not out["ok"] and out["code"] == "npz_invalid", out
     assert out["message"]
 
 
 def test_npz_whose_spec_nests_thousands_deep_is_npz_invalid(tmp_path: Path) -> None:
-    deep = "[" * 5000 + "]" * 5000  # json.loads raised RecursionError: a 500, not a refusal
-    text = '{"input_shape": [784], "layers": [{"type": "dense", "units": ' + deep + "}]}"
-    out = check(tmp_path, _npz(architecture=np.array(text)), "net.npz")
+    out = check(tmp_path, hostile_npz.deep_nesting(), "net.npz")
     assert not out["ok"] and out["code"] == "npz_invalid", out
     assert "deeper" in out["message"]

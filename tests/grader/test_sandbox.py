@@ -273,6 +273,7 @@ def test_child_environment_holds_no_dataset_path_or_secret(monkeypatch: pytest.M
         "PODIUM_TEST_CRASH",
         "PYTHONPATH",
         "OMP_NUM_THREADS",
+        "ORT_DISABLE_TELEMETRY",
         "LC_CTYPE",
     }
     assert "podium-sandbox-" in cwd
