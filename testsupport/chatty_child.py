@@ -10,7 +10,7 @@ import sys
 from grader import protocol
 
 
-def main() -> None:
+def main(gaps: list[str] | None = None) -> None:  # gaps: what confinement could not apply
     out = os.fdopen(os.dup(1), "wb")
     protocol.send(out, {"ready": True, "pid": os.getpid()})
     while True:
