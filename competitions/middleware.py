@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from competitions.errors import error_body
 
 
 class UploadSizeLimitMiddleware:
@@ -25,6 +29,15 @@ class UploadSizeLimitMiddleware:
             if length > mb * 1024 * 1024 + 64 * 1024:
                 message = f"The upload is over the {mb} MB limit."
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"code": "too_large", "message": message}, status=413)
-                return HttpResponse(message, status=413, content_type="text/plain")
+                    return JsonResponse(error_body("too_large", message), status=413)
+                return self._page(request, message)
         return self.get_response(request)
+
+    @staticmethod
+    def _page(request: HttpRequest, message: str) -> HttpResponse:
+        """The site's own page, with the way back. This runs before the authentication
+        middleware (which must not read the body either), so the user is looked up here."""
+        request.user = get_user(request)
+        back = request.path.removesuffix("submit/") if "/c/" in request.path else request.path
+        context = {"message": message, "back": back}
+        return render(request, "competitions/too_large.html", context, status=413)

@@ -217,6 +217,9 @@ class Submission(models.Model):
     is_final = models.BooleanField(default=False, help_text="chosen for the final standings")
     hidden = models.BooleanField(default=False)
     disqualified = models.BooleanField(default=False)
+    flag_reason = models.CharField(
+        max_length=300, blank=True, help_text="the instructor's reason, shown to the entrant"
+    )
 
     class Meta:
         ordering = ["-created_at"]

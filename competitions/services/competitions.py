@@ -9,12 +9,13 @@ that worker scores against the settings it read when it started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from competitions.dataset_cache import dataset_load
 from competitions.errors import Refused
@@ -34,6 +35,7 @@ class CompetitionChange:
 
     requeued: int = 0
     split_rescored: int = 0
+    reopened: bool = False
 
 
 def _course_check(*, user: User, competition: Competition) -> None:
@@ -77,12 +79,21 @@ def competition_update(
         split_changed = any(getattr(competition, f) != getattr(before, f) for f in SPLIT_FIELDS)
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
+        # A close time moved into the future undoes an early close: the date is what people see.
+        reopened = (
+            before.closed
+            and competition.closes_at != before.closes_at
+            and competition.closes_at > timezone.now()
+        )
+        if reopened:
+            competition.closed, competition.closed_at = False, None
         competition.save()
         if dataset_changed:
-            return CompetitionChange(requeued=competition_rescore_all(competition=competition))
+            requeued = competition_rescore_all(competition=competition)
+            return CompetitionChange(requeued=requeued, reopened=reopened)
         if split_changed:
-            return _split_rescore(competition)
-    return CompetitionChange()
+            return replace(_split_rescore(competition), reopened=reopened)
+    return CompetitionChange(reopened=reopened)
 
 
 def _refuse_while_grading(competition: Competition) -> None:

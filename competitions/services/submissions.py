@@ -213,6 +213,9 @@ def submission_choose_final(*, user: User, submission: Submission) -> None:
         raise Refused("closed", "The competition is closed; the final choice is locked.")
     if submission.status != Submission.Status.SCORED or submission.is_baseline:
         raise Refused("not_scored", "Only a scored submission can be chosen.")
+    if submission.hidden or submission.disqualified:
+        state = "disqualified" if submission.disqualified else "hidden"
+        raise Refused("not_eligible", f"This submission was {state} by an instructor.")
     team = team_for_user(competition=competition, user=user)
     if team is not None and submission.team_id == team.pk:
         entrant = Submission.objects.filter(competition=competition, team=team)
@@ -227,13 +230,26 @@ def submission_choose_final(*, user: User, submission: Submission) -> None:
 
 
 def submission_set_flags(
-    *, submission: Submission, hidden: bool | None = None, disqualified: bool | None = None
+    *,
+    submission: Submission,
+    hidden: bool | None = None,
+    disqualified: bool | None = None,
+    reason: str = "",
 ) -> None:
+    """Hide or disqualify (with the reason the entrant is shown), or undo it. A flagged final
+    choice stays recorded but no longer counts: the standings take the entrant's best other."""
+    text_checked(reason=reason)
     fields: dict[str, Any] = {}
     if hidden is not None:
         fields["hidden"] = hidden
     if disqualified is not None:
         fields["disqualified"] = disqualified
+    if hidden or disqualified:
+        fields["flag_reason"] = reason.strip()[:300]
+    elif not fields.get("hidden", submission.hidden) and not fields.get(
+        "disqualified", submission.disqualified
+    ):
+        fields["flag_reason"] = ""  # no flag left, no reason to show
     if fields:
         with transaction.atomic():
             Submission.objects.filter(pk=submission.pk).update(**fields)
@@ -241,4 +257,17 @@ def submission_set_flags(
 
 
 def competition_close(*, competition: Competition) -> None:
+    """Close now, before `closes_at`: private scores are revealed. Undone by competition_reopen
+    or by moving `closes_at` into the future (competitions.services.competitions)."""
     Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
+
+
+def competition_reopen(*, competition: Competition) -> None:
+    """Undo an early close; a competition past its `closes_at` needs a later one first."""
+    if timezone.now() >= competition.closes_at:
+        raise Refused(
+            "closes_in_past",
+            f"It closed at {timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}: "
+            "edit the competition and set a later close time to reopen it.",
+        )
+    Competition.objects.filter(pk=competition.pk).update(closed=False, closed_at=None)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
 from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
-from competitions.models import Course, HeldOutDataset
+from competitions.models import Competition, Course, HeldOutDataset
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
 from competitions.selectors.submissions import submission_list_for_competition
@@ -23,7 +23,8 @@ from competitions.services.competitions import (
     competition_create,
     competition_update,
 )
-from competitions.services.datasets import dataset_import_uploads
+from competitions.services.datasets import DatasetWarnings, dataset_import_uploads
+from competitions.services.reference_baselines import baselines_attach_reference
 from competitions.views.http import AuthedRequest
 from competitions.views.lookup import or_404
 
@@ -61,18 +62,21 @@ def competition_edit(request: AuthedRequest, slug: str | None = None) -> HttpRes
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
         try:
+            values = dict(form.cleaned_data)
+            attach = values.pop("attach_baselines", False)
             if instance is None:
-                competition = competition_create(user=request.user, values=form.cleaned_data)
+                competition = competition_create(user=request.user, values=values)
                 change = CompetitionChange()
+                if attach:
+                    n = len(baselines_attach_reference(competition=competition))
+                    messages.info(request, f"{n} reference baselines queued for grading.")
             else:
                 competition = instance
-                change = competition_update(
-                    competition=instance, user=request.user, values=form.cleaned_data
-                )
+                change = competition_update(competition=instance, user=request.user, values=values)
         except ServiceError as e:
             form.add_error("course" if e.code == "course_required" else None, e.message)
         else:
-            messages.success(request, _saved_message(change))
+            messages.success(request, _saved_message(competition, change))
             return redirect("competitions:detail", slug=competition.slug)
     if instance is None and not request.POST:
         form.initial.setdefault("opens_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
@@ -81,8 +85,13 @@ def competition_edit(request: AuthedRequest, slug: str | None = None) -> HttpRes
     )
 
 
-def _saved_message(change: CompetitionChange) -> str:
+def _saved_message(competition: Competition, change: CompetitionChange) -> str:
     parts = ["Competition saved."]
+    closes = f"{timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}"
+    if change.reopened:
+        parts.append(f"It is open again: submissions are accepted until {closes}.")
+    elif competition.is_finished():
+        parts.append("It is closed: submissions are not accepted.")
     if change.split_rescored:
         parts.append(f"Split scores of {change.split_rescored} submissions recomputed.")
     if change.requeued:
@@ -94,6 +103,7 @@ def _saved_message(change: CompetitionChange) -> str:
 def dataset_import(request: AuthedRequest) -> HttpResponse:
     _require_instructor(request)
     form = DatasetImportForm(request.POST or None, request.FILES or None)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
             ds = dataset_import_uploads(
@@ -101,13 +111,22 @@ def dataset_import(request: AuthedRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 split=form.cleaned_data["split"] or "test",
                 user=request.user,
+                confirmed=form.cleaned_data["confirm"],
             )
+        except DatasetWarnings as e:
+            warnings = e.warnings
         except ServiceError as e:
             form.add_error(None, f"{e.code}: {e.message}")
         else:
             messages.success(request, f"Imported {ds.name}: {ds.n_images} images.")
             return redirect("competitions:dataset", pk=ds.pk)
-    return render(request, "competitions/instructor/dataset_import.html", {"form": form})
+    if not warnings:
+        del form.fields["confirm"]  # asked only about warnings the instructor has seen
+    return render(
+        request,
+        "competitions/instructor/dataset_import.html",
+        {"form": form, "warnings": warnings},
+    )
 
 
 @login_required
@@ -160,6 +179,7 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
             "competition": competition,
             "submissions": submission_list_for_competition(competition=competition)[:500],
             "baselines": baseline_choices(competition=competition),
+            "now": timezone.now(),
         },
     )
 
@@ -171,6 +191,14 @@ def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpRe
     if action == "close":
         submissions.competition_close(competition=competition)
         messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
+    elif action == "reopen":
+        try:
+            submissions.competition_reopen(competition=competition)
+        except ServiceError as e:
+            messages.error(request, e.message)
+        else:
+            closes = f"{timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}"
+            messages.success(request, f"Reopened: submissions are accepted until {closes}.")
     elif action == "rescore_all":
         n = submissions.competition_rescore_all(competition=competition)
         messages.success(request, f"{n} submissions queued for rescoring.")
@@ -194,11 +222,26 @@ def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpRespo
     if action == "rescore":
         submissions.submission_rescore(submission=sub)
     elif action in flags:
-        submissions.submission_set_flags(submission=sub, **flags[action])
+        try:
+            submissions.submission_set_flags(
+                submission=sub, reason=request.POST.get("reason", ""), **flags[action]
+            )
+        except ServiceError as e:
+            messages.error(request, e.message)
+            return redirect(reverse("competitions:submission", args=[sub.pk]))
     else:
         raise Http404("No such action")
-    messages.success(request, f"Done: {action}.")
+    messages.success(request, _DONE[action])
     return redirect(_safe_next(request) or reverse("competitions:submission", args=[sub.pk]))
+
+
+_DONE = {
+    "rescore": "Queued for rescoring.",
+    "hide": "Hidden: off the leaderboard; the student sees it is hidden, and why.",
+    "unhide": "Shown again on the leaderboard.",
+    "disqualify": "Disqualified: off the standings; the student sees it, and why.",
+    "requalify": "Requalified: it counts again.",
+}
 
 
 def _safe_next(request: AuthedRequest) -> str | None:
