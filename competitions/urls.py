@@ -15,6 +15,7 @@ urlpatterns = [
     path("s/<str:pk>/", student.submission_detail, name="submission"),
     path("s/<str:pk>/status/", student.submission_status, name="submission_status"),
     path("s/<str:pk>/choose/", student.submission_choose, name="submission_choose"),
+    path("s/<str:pk>/resubmit/", student.submission_resubmit, name="submission_resubmit"),
     path("s/<str:pk>/gallery/", student.submission_gallery, name="gallery"),
     path("s/<str:pk>/do/<str:action>/", instructor.submission_action, name="submission_action"),
     path("teach/", instructor.dashboard, name="teach"),

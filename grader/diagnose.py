@@ -45,9 +45,18 @@ def diagnose(
     run: RunFn, pre: Preprocess, plan: InputPlan, channels: int, n_sample: int
 ) -> tuple[float, str | None]:
     """Accuracy on the sample with the declared settings, and a suggestion when another does better."""
+    declared, text, _ = diagnose_suggesting(run, pre, plan, channels, n_sample)
+    return declared, text
+
+
+def diagnose_suggesting(
+    run: RunFn, pre: Preprocess, plan: InputPlan, channels: int, n_sample: int
+) -> tuple[float, str | None, str | None]:
+    """`diagnose`, plus the preset to resubmit with when what it suggests is a preset (not a
+    pixel order): a page offers that as a one-click resubmission."""
     declared = run(pre, plan)
     if declared >= POOR or plan.dtype == "uint8":
-        return declared, None
+        return declared, None, None
     best: tuple[float, Preprocess, InputPlan] | None = None
     for alt_pre, alt_plan in alternatives(pre, plan, channels):
         acc = run(alt_pre, alt_plan)
@@ -55,10 +64,14 @@ def diagnose(
             best = (acc, alt_pre, alt_plan)
     if best is None or best[0] < declared + MARGIN:
         if declared >= NEAR_CHANCE:
-            return declared, None
-        return declared, (
-            f"the model scores {declared:.0%} on {n_sample} public training images with "
-            f"{describe(pre)}, and no other preprocessing does much better: is it trained?"
+            return declared, None, None
+        return (
+            declared,
+            (
+                f"the model scores {declared:.0%} on {n_sample} public training images with "
+                f"{describe(pre)}, and no other preprocessing does much better: is it trained?"
+            ),
+            None,
         )
     acc, alt_pre, alt_plan = best
     hint = {
@@ -66,12 +79,17 @@ def diagnose(
         "unit": "was it trained on pixels scaled to [0,1]?",
         "symmetric": "was it trained on pixels scaled to [-1,1]?",
     }.get(alt_pre.name, "was it trained with that normalisation?")
+    suggested: str | None = alt_pre.name
     if alt_plan.layout != plan.layout:
-        hint = "are the pixels in a different order?"
-    return declared, (
-        f"scores {declared:.0%} with {describe(pre)} but {acc:.0%} with "
-        f"{_what(alt_pre, alt_plan, plan)} on {n_sample} public training images: {hint} "
-        "Resubmit declaring that preprocessing."
+        hint, suggested = "are the pixels in a different order?", None
+    return (
+        declared,
+        (
+            f"scores {declared:.0%} with {describe(pre)} but {acc:.0%} with "
+            f"{_what(alt_pre, alt_plan, plan)} on {n_sample} public training images: {hint} "
+            "Resubmit declaring that preprocessing."
+        ),
+        suggested,
     )
 
 

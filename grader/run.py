@@ -62,9 +62,9 @@ def _run(
 
 def _diagnose(
     child: ChildProcess, prep: Prepared, sample: Dataset, dataset: Dataset, deadline: Deadline
-) -> tuple[float, str | None]:
+) -> tuple[float, str | None, str | None]:
     """Accuracy on the public sample with the declared settings, and a suggestion if another
-    preprocessing or layout does much better (grader.diagnose)."""
+    preprocessing or layout does much better, with its preset when it is one (grader.diagnose)."""
     idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
     imgs, lbls = sample.images[idx], sample.labels[idx]
     sample_images = (f"{sample.sha256}:sample{len(idx)}", imgs)
@@ -77,7 +77,7 @@ def _diagnose(
             return 0.0
         return float((got.predictions == lbls).mean())
 
-    return diagnose.diagnose(
+    return diagnose.diagnose_suggesting(
         run_sample, prep.preprocess, prep.plan, dataset.image_shape[2], len(imgs)
     )
 
@@ -91,6 +91,7 @@ class Ran:
     reply: dict[str, Any]
     got: outputs.Interpreted
     diagnosis: str | None = None
+    suggested_preprocess: str | None = None  # the preset the diagnosis suggests, if one
     sample_accuracy: float | None = None
     cut: str = ""
 
@@ -137,7 +138,7 @@ def run_in_sandbox(
         accuracy = float((ran.got.predictions == dataset.labels).mean())
         if sample is not None and len(sample) and accuracy < diagnose.POOR:
             try:
-                ran.sample_accuracy, ran.diagnosis = _diagnose(
+                ran.sample_accuracy, ran.diagnosis, ran.suggested_preprocess = _diagnose(
                     child, prep, sample, dataset, deadline
                 )
             except RunFailed as e:  # the held-out score stands; only the explanation is lost

@@ -22,7 +22,7 @@ from competitions.models import Competition
 from competitions.selectors import access
 from competitions.selectors.quota import QUOTA_RULE, quota_get
 from competitions.selectors.submissions import submission_counted, submission_list_for_entrant
-from competitions.services import courses, submissions, teams
+from competitions.services import courses, resubmit, submissions, teams
 from competitions.views.http import AuthedRequest
 from competitions.views.lookup import competition_or_login, or_404
 from competitions.views.submission_page import submission_context
@@ -187,6 +187,23 @@ def submission_choose(request: AuthedRequest, pk: str) -> HttpResponse:
     except ServiceError as e:
         messages.error(request, e.message)
     return redirect("competitions:detail", slug=sub.competition.slug)
+
+
+@login_required
+@require_POST
+def submission_resubmit(request: AuthedRequest, pk: str) -> HttpResponse:
+    """The diagnosis' suggestion in one click: the same file, the suggested preprocessing."""
+    sub = or_404(access.submission_get_visible, user=request.user, submission_id=pk)
+    preset = (sub.result or {}).get("suggested_preprocess")
+    if not preset or request.POST.get("preprocess") != preset:
+        raise Http404("No suggestion to follow")
+    try:
+        new = resubmit.submission_resubmit(user=request.user, submission=sub, preprocess=preset)
+    except ServiceError as e:
+        messages.error(request, f"Refused: {e.message}")
+        return redirect("competitions:submission", pk=sub.pk)
+    messages.success(request, f"Resubmitted with '{preset}': this counts as a submission.")
+    return redirect("competitions:submission", pk=new.pk)
 
 
 @login_required

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.access import AnyUser
+from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_counted
+from competitions.services.teams import team_for_user
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
@@ -30,6 +34,24 @@ def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> li
     return rows
 
 
+def _resubmit_offer(*, sub: Submission, user: AnyUser, flagged: bool) -> dict[str, Any] | None:
+    """The diagnosis' preset and the submissions left, when its entrant can resubmit now."""
+    preset = (sub.result or {}).get("suggested_preprocess")
+    competition = sub.competition
+    if not preset or sub.is_baseline or flagged or not user.is_authenticated:
+        return None
+    team = team_for_user(competition=competition, user=user)
+    mine = sub.user_id == user.pk and sub.team_id is None
+    if not (mine or (team is not None and sub.team_id == team.pk)):
+        return None
+    now = timezone.now()
+    quota = quota_get(competition=competition, user=user, team=team, now=now)
+    blocked = quota.blocked(now) or (
+        None if competition.accepts_submissions(now) else "Submissions are not accepted now."
+    )
+    return {"preset": preset, "left": quota.daily_left, "blocked": blocked}
+
+
 def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
     """Template context for a submission: private scores only after close (or for staff)."""
     competition = sub.competition
@@ -49,6 +71,7 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         # The entrant chose it, the standings use another one: say which.
         counted = submission_counted(competition=competition, user=sub.user, team=sub.team)
     return {
+        "resubmit": _resubmit_offer(sub=sub, user=user, flagged=flagged),
         "sub": sub,
         "competition": competition,
         "is_instructor": instructor,

@@ -203,6 +203,7 @@ def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_on
     assert r.diagnosis is not None
     assert "0..255" in r.diagnosis and "raw" in r.diagnosis
     assert "public training images" in r.diagnosis
+    assert r.suggested_preprocess == "raw"  # what a page offers to resubmit with
     assert r.scores["sample_accuracy"] < 0.5
     runs = runs_sent(sent_to_child)
     # One run of the held-out images (the first: the diagnosis follows a poor score), then the
@@ -222,7 +223,7 @@ def test_right_preprocessing_gets_no_diagnosis(
     trained_bytes: bytes, mnist_small: Dataset, mnist_sample: Dataset, pool: SandboxPool
 ) -> None:
     r = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
-    assert r.diagnosis is None and r.accuracy > 0.8
+    assert r.diagnosis is None and r.suggested_preprocess is None and r.accuracy > 0.8
     assert "sample_accuracy" not in r.scores  # a good held-out score needs no sample run
 
 
