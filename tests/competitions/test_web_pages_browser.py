@@ -62,9 +62,9 @@ def test_disqualify_asks_then_the_student_sees_reason_and_what_counts(
     notice = student.inner_text("#flag-notice")
     assert "Disqualified by an instructor" in notice and "same file as another student" in notice
     assert student.locator("text=Use as final submission").count() == 0
+    shot(student, "student-disqualified-notice")
     student.click("#counted-now")
     student.wait_for_url(f"{base}/s/{best.pk}/")
-    shot(student, "student-disqualified-notice")
     student.context.close()
 
 
