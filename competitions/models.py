@@ -197,6 +197,9 @@ class Submission(models.Model):
     progress = models.FloatField(default=0.0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    queued_since = models.DateTimeField(
+        null=True, blank=True, help_text="when it last became queued (a re-send keeps it)"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
@@ -287,3 +290,19 @@ class Standing(models.Model):
                 fields=["competition", "entrant"], name="one_standing_per_entrant"
             )
         ]
+
+
+class WorkerSeen(models.Model):
+    """A Celery worker's last heartbeat (config.celery's Heartbeat step): the status page."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.CharField(max_length=200, blank=True)
+    last_seen = models.DateTimeField()
+
+
+class StaffAlert(models.Model):
+    """When staff were last e-mailed about one kind of problem (at most one mail per interval)."""
+
+    kind = models.CharField(max_length=40, unique=True)
+    sent_at = models.DateTimeField()
+    message = models.TextField(blank=True)

@@ -14,6 +14,7 @@ from competitions.services.grading import (
     submission_requeue_lost,
     submissions_sweep,
 )
+from competitions.services.status import queue_alert_check
 
 
 @shared_task(
@@ -45,4 +46,6 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
 
 @shared_task(name="competitions.tasks.sweep_submissions", ignore_result=True)
 def sweep_submissions() -> dict[str, int]:
-    return submissions_sweep()
+    counts = submissions_sweep()
+    counts["alerted"] = int(queue_alert_check() is not None)  # after the re-sends
+    return counts

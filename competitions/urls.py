@@ -1,6 +1,6 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, student
+from competitions.views import account, instructor, leaderboard, staff, student
 
 app_name = "competitions"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("s/<str:pk>/gallery/", student.submission_gallery, name="gallery"),
     path("s/<str:pk>/do/<str:action>/", instructor.submission_action, name="submission_action"),
     path("teach/", instructor.dashboard, name="teach"),
+    path("teach/status/", staff.status, name="status"),
     path("teach/new/", instructor.competition_edit, name="competition_new"),
     path("teach/c/<slug:slug>/edit/", instructor.competition_edit, name="competition_edit"),
     path(

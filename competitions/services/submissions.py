@@ -171,7 +171,8 @@ def baseline_create(
 
 def submission_enqueue(*, submission: Submission) -> None:
     """Mark as queued now and send the task once the surrounding transaction commits."""
-    Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
+    now = timezone.now()
+    Submission.objects.filter(pk=submission.pk).update(enqueued_at=now, queued_since=now)
     sid, queue = str(submission.pk), submission.competition.queue
     transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
 

@@ -42,6 +42,8 @@ def test_pages_fit_a_phone_and_the_confusion_matrix_is_readable(
         upload=upload(models["good"], "cnn (final).onnx"),
     )
     scored(best, 0.91)
+    users["teacher"].is_staff = True  # the status page is for staff
+    users["teacher"].save()
     base = live_server.url
     pages = {
         "competition": f"/c/{competition.slug}/",
@@ -56,6 +58,7 @@ def test_pages_fit_a_phone_and_the_confusion_matrix_is_readable(
             "submissions": f"/teach/c/{competition.slug}/submissions/",
             "competition-form": "/teach/new/",
             "tokens": "/account/tokens/",
+            "status": "/teach/status/",
         }
         for name, path in teacher_pages.items():
             page.goto(base + path)
