@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from competitions.models import Competition, Standing, Submission, Team, TeamMembership
 from competitions.services.standings import entrant_key
@@ -51,3 +51,43 @@ def submission_counted(
         .first()
     )
     return standing.submission if standing else None
+
+
+# The instructor list's sort keys: what the page offers, and the ORDER BY each means.
+SUBMISSION_SORTS = {
+    "newest": ("-created_at",),
+    "oldest": ("created_at",),
+    "best": (F("public_score").desc(nulls_last=True), "-created_at"),
+    "worst": (F("public_score").asc(nulls_last=True), "-created_at"),
+    "who": ("user__username", "-created_at"),
+}
+SUBMISSION_FLAGS = {
+    "final": Q(is_final=True),
+    "hidden": Q(hidden=True),
+    "disqualified": Q(disqualified=True),
+    "baseline": Q(is_baseline=True),
+    "students": Q(is_baseline=False),
+}
+
+
+def submission_list_filtered(
+    *, competition: Competition, q: str = "", status: str = "", flag: str = "", sort: str = ""
+) -> QuerySet[Submission]:
+    """The instructor's list: `q` searches usernames, team names, file names, notes and the
+    SHA-256 (a prefix); `status` and `flag` filter; `sort` is one of SUBMISSION_SORTS."""
+    qs = submission_list_for_competition(competition=competition)
+    q = q.strip()
+    if q:
+        qs = qs.filter(
+            Q(user__username__icontains=q)
+            | Q(team__name__icontains=q)
+            | Q(original_name__icontains=q)
+            | Q(note__icontains=q)
+            | Q(label__icontains=q)
+            | Q(sha256__startswith=q.lower())
+        )
+    if status in Submission.Status.values:
+        qs = qs.filter(status=status)
+    if flag in SUBMISSION_FLAGS:
+        qs = qs.filter(SUBMISSION_FLAGS[flag])
+    return qs.order_by(*SUBMISSION_SORTS.get(sort, SUBMISSION_SORTS["newest"]))

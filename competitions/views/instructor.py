@@ -13,10 +13,14 @@ from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
 from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
-from competitions.models import Competition, Course, HeldOutDataset
+from competitions.models import Competition, Course, HeldOutDataset, Submission
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
-from competitions.selectors.submissions import submission_list_for_competition
+from competitions.selectors.submissions import (
+    SUBMISSION_FLAGS,
+    SUBMISSION_SORTS,
+    submission_list_filtered,
+)
 from competitions.services import courses, submissions
 from competitions.services.competitions import (
     CompetitionChange,
@@ -27,6 +31,8 @@ from competitions.services.datasets import DatasetWarnings, dataset_import_uploa
 from competitions.services.reference_baselines import baselines_attach_reference
 from competitions.views.http import AuthedRequest
 from competitions.views.lookup import or_404
+
+LIST_PARAMS = ("q", "status", "flag", "sort")  # the submissions list's filters (GET)
 
 
 def _require_instructor(request: AuthedRequest) -> None:
@@ -177,7 +183,13 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
         "competitions/instructor/submissions.html",
         {
             "competition": competition,
-            "submissions": submission_list_for_competition(competition=competition)[:500],
+            "submissions": submission_list_filtered(
+                competition=competition, **{k: request.GET.get(k, "") for k in LIST_PARAMS}
+            )[:500],
+            "filters": {k: request.GET.get(k, "") for k in LIST_PARAMS},
+            "sorts": list(SUBMISSION_SORTS),
+            "flags": list(SUBMISSION_FLAGS),
+            "statuses": Submission.Status.values,
             "baselines": baseline_choices(competition=competition),
             "now": timezone.now(),
         },

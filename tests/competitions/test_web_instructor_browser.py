@@ -1,0 +1,43 @@
+"""Issue 15's instructor views in Chromium: the submissions list searched, filtered and sorted."""
+
+from __future__ import annotations
+
+import pytest
+
+from competitions.services.submissions import submission_create
+from testsupport.browser import login, shot
+from testsupport.web import scored_directly, upload
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
+
+
+def test_submissions_list_search_filter_and_sort(page, live_server, users, competition, models):
+    for who, score in (("alice", 0.7), ("bob", 0.9), ("bob", 0.5)):
+        sub = submission_create(
+            user=users[who], competition=competition, upload=upload(models["good"])
+        )
+        scored_directly(sub, score)
+    submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["weak"], "later.onnx")
+    )
+    login(page, live_server.url, "teacher", "pw-teacher-123")
+    page.goto(f"{live_server.url}/teach/c/{competition.slug}/submissions/")
+    assert page.locator("#submissions tr[data-user]").count() == 4
+    page.fill("#submission-filters input[name=q]", "bob")
+    page.select_option("#submission-filters select[name=sort]", "best")
+    page.click("#submission-filters button[type=submit]")
+    page.wait_for_url("**q=bob**")
+    rows = page.locator("#submissions tr[data-user]")
+    assert rows.count() == 2 and {rows.nth(i).get_attribute("data-user") for i in range(2)} == {
+        "bob"
+    }
+    assert "0.9000" in rows.nth(0).inner_text() and "0.5000" in rows.nth(1).inner_text()
+    assert page.input_value("#submission-filters input[name=q]") == "bob"  # the form keeps it
+    shot(page, "instructor-submissions-filtered")
+    page.fill("#submission-filters input[name=q]", "")
+    page.select_option("#submission-filters select[name=status]", "queued")
+    page.click("#submission-filters button[type=submit]")
+    page.wait_for_url("**status=queued**")
+    rows = page.locator("#submissions tr[data-user]")
+    assert rows.count() == 1 and "later.onnx" in rows.nth(0).inner_text()
+    assert "1 submission." in page.inner_text("#submission-count")
