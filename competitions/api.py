@@ -145,7 +145,8 @@ class TokenOut(Schema):
 class CompetitionOut(Schema):
     slug: str
     title: str
-    description: str
+    description: str  # Markdown, as written
+    rules: str  # Markdown, as written
     opens_at: dt.datetime
     closes_at: dt.datetime
     finished: bool
@@ -205,6 +206,7 @@ def _competition(c: Any) -> dict[str, Any]:
         "slug": c.slug,
         "title": c.title,
         "description": c.description,
+        "rules": c.rules,
         "opens_at": c.opens_at,
         "closes_at": c.closes_at,
         "finished": c.is_finished(),

@@ -135,6 +135,7 @@ class CompetitionForm(forms.ModelForm):
             "slug",
             "title",
             "description",
+            "rules",
             "dataset",
             "metric",
             "public_fraction",
@@ -164,7 +165,9 @@ class CompetitionForm(forms.ModelForm):
         help_texts = {
             "course": "whose members see and enter it (public ones: anyone can enter)",
             "slug": "the address: /c/<slug>/ (letters, digits, hyphens)",
-            "description": "shown on the competition page",
+            "description": "shown on the competition page; Markdown (**bold**, lists, links, "
+            "tables; no HTML)",
+            "rules": "Markdown, shown under the description",
             "dataset": "the held-out images the submissions are scored on",
             "public_fraction": "share of the images on the public leaderboard before the close; "
             "the rest decide the final standings",
@@ -182,6 +185,7 @@ class CompetitionForm(forms.ModelForm):
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "description": forms.Textarea(attrs={"rows": 4}),
+            "rules": forms.Textarea(attrs={"rows": 4}),
         }
 
     def __init__(self, *args: Any, courses: Any = None, **kwargs: Any) -> None:

@@ -41,3 +41,27 @@ def test_submissions_list_search_filter_and_sort(page, live_server, users, compe
     rows = page.locator("#submissions tr[data-user]")
     assert rows.count() == 1 and "later.onnx" in rows.nth(0).inner_text()
     assert "1 submission." in page.inner_text("#submission-count")
+
+
+def test_rules_written_in_markdown_reach_students_sanitised(
+    browser, page, live_server, users, competition
+):
+    base = live_server.url
+    login(page, base, "teacher", "pw-teacher-123")
+    page.goto(f"{base}/teach/c/{competition.slug}/edit/")
+    assert "Markdown" in page.inner_text("#competition-form")
+    page.fill(
+        "#competition-form textarea[name=rules]",
+        "1. **One** account each.\n2. No training on the test set.\n\n<script>window.pwned = 1</script>",
+    )
+    page.click("#competition-form button[type=submit]")
+    page.wait_for_url(f"{base}/c/{competition.slug}/")
+    student = browser.new_context().new_page()
+    login(student, base, "alice", "pw-alice-123")
+    student.goto(f"{base}/c/{competition.slug}/")
+    items = student.locator("#rules ol li")
+    assert items.count() == 2 and items.nth(0).inner_html() == "<strong>One</strong> account each."
+    assert student.evaluate("() => window.pwned") is None
+    assert "<script>window.pwned = 1</script>" in student.inner_text("#rules")  # shown, not run
+    shot(student, "student-rules")
+    student.context.close()
