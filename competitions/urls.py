@@ -30,6 +30,7 @@ urlpatterns = [
         instructor.competition_action,
         name="competition_action",
     ),
+    path("teach/c/<slug:slug>/similarity/", staff.similarity, name="similarity"),
     path("teach/c/<slug:slug>/standings.csv", instructor.export_standings, name="export_standings"),
     path("teach/c/<slug:slug>/grades.csv", instructor.export_grades, name="export_grades"),
     path("teach/datasets/import/", instructor.dataset_import, name="dataset_import"),

@@ -107,6 +107,7 @@ def _report(
         adaptation=_notes(prep, ran, eff.get("unavailable")),
         diagnosis=ran.diagnosis,
         suggested_preprocess=ran.suggested_preprocess,
+        weights_hash=prep.weights_hash,
         summary=eff["summary"],
         output_kind=got.kind,
         timings=timings,

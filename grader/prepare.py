@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import onnx
 
-from grader import adapt, efficiency, preprocess, validate, wirescan
+from grader import adapt, efficiency, fingerprint, preprocess, validate, wirescan
 from grader.errors import Rejected
 from grader.prepared import Prepared
 from grader.types import DEFAULT_LIMITS, Limits
@@ -73,6 +73,7 @@ def prepare(
         fmt=fmt,
         notes=notes,
         params=efficiency.count_params(model),
+        weights_hash=fingerprint.weights_hash(model),
     )
     return prep, model
 

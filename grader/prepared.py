@@ -29,6 +29,7 @@ class Prepared:
     fmt: str
     notes: list[str]
     params: int
+    weights_hash: str = ""  # grader.fingerprint: equal for the same weights, renamed or reordered
 
     def to_wire(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "model_bytes"}
@@ -53,4 +54,5 @@ class Prepared:
             fmt=str(d["fmt"]),
             notes=[str(n) for n in d["notes"]],
             params=int(d["params"]),
+            weights_hash=str(d.get("weights_hash", "")),
         )

@@ -1,4 +1,5 @@
-"""The staff status page: queues, the oldest wait, workers seen (staff only; 404 otherwise)."""
+"""Staff and instructor overviews: the status page (queues, the oldest wait, workers seen; staff
+only) and a competition's similarity signals (its instructors only). 404 for anyone else."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from competitions.models import StaffAlert
+from competitions.selectors import access
+from competitions.selectors.similarity import similarity_pairs
 from competitions.selectors.status import queue_status_list, worker_list_seen
 from competitions.views.http import AuthedRequest
+from competitions.views.lookup import or_404
 
 
 @login_required
@@ -30,4 +34,15 @@ def status(request: AuthedRequest) -> HttpResponse:
             "last_alert": StaffAlert.objects.filter(kind="queue_wait").first(),
             "now": now,
         },
+    )
+
+
+@login_required
+def similarity(request: AuthedRequest, slug: str) -> HttpResponse:
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
+    pairs, p0, source = similarity_pairs(competition=competition)
+    return render(
+        request,
+        "competitions/instructor/similarity.html",
+        {"competition": competition, "pairs": pairs, "p0": p0, "source": source},
     )

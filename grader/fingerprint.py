@@ -1,0 +1,23 @@
+"""A model's weights fingerprint: the same trained weights give the same hash whatever the
+tensors are called and in whatever order the file lists them (a renamed or re-exported copy of
+another student's model). Computed in the analysis child, where the model is parsed anyway."""
+
+from __future__ import annotations
+
+import hashlib
+
+import onnx
+from onnx import numpy_helper
+
+
+def weights_hash(model: onnx.ModelProto) -> str:
+    """SHA-256 over the sorted per-tensor digests (dtype, shape, values) of the initializers;
+    empty for a model without any."""
+    digests = []
+    for tensor in model.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        head = f"{array.dtype.str}:{list(array.shape)}:".encode()
+        digests.append(hashlib.sha256(head + array.tobytes()).hexdigest())
+    if not digests:
+        return ""
+    return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()
