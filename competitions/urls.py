@@ -31,6 +31,12 @@ urlpatterns = [
         name="competition_action",
     ),
     path("teach/c/<slug:slug>/similarity/", staff.similarity, name="similarity"),
+    path("teach/c/<slug:slug>/participation/", staff.participation, name="participation"),
+    path(
+        "teach/c/<slug:slug>/students/<str:username>/",
+        staff.student_progress,
+        name="student_progress",
+    ),
     path("teach/c/<slug:slug>/standings.csv", instructor.export_standings, name="export_standings"),
     path("teach/c/<slug:slug>/grades.csv", instructor.export_grades, name="export_grades"),
     path("teach/datasets/import/", instructor.dataset_import, name="dataset_import"),

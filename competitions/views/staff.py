@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from competitions.models import StaffAlert
 from competitions.selectors import access
+from competitions.selectors.participation import (
+    participation_rows,
+    score_over_time,
+    student_submissions,
+    submissions_per_day,
+)
 from competitions.selectors.similarity import similarity_pairs
 from competitions.selectors.status import queue_status_list, worker_list_seen
 from competitions.views.http import AuthedRequest
@@ -45,4 +52,37 @@ def similarity(request: AuthedRequest, slug: str) -> HttpResponse:
         request,
         "competitions/instructor/similarity.html",
         {"competition": competition, "pairs": pairs, "p0": p0, "source": source},
+    )
+
+
+@login_required
+def participation(request: AuthedRequest, slug: str) -> HttpResponse:
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
+    rows = participation_rows(competition=competition)
+    return render(
+        request,
+        "competitions/instructor/participation.html",
+        {
+            "competition": competition,
+            "rows": rows,
+            "missing": sum(1 for r in rows if not r.scored),
+            "per_day": submissions_per_day(competition=competition),
+        },
+    )
+
+
+@login_required
+def student_progress(request: AuthedRequest, slug: str, username: str) -> HttpResponse:
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
+    student = get_object_or_404(User, username=username)
+    subs = list(student_submissions(competition=competition, user=student))
+    return render(
+        request,
+        "competitions/instructor/student_progress.html",
+        {
+            "competition": competition,
+            "student": student,
+            "subs": subs,
+            "points": score_over_time(subs),
+        },
     )

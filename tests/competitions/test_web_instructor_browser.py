@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from competitions.services.submissions import submission_create
-from testsupport.browser import login, shot
+from testsupport.browser import login, overflow_px, shot
 from testsupport.web import scored_directly, upload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
@@ -65,3 +65,36 @@ def test_rules_written_in_markdown_reach_students_sanitised(
     assert "<script>window.pwned = 1</script>" in student.inner_text("#rules")  # shown, not run
     shot(student, "student-rules")
     student.context.close()
+
+
+def test_participation_lists_who_has_not_entered_and_plots_progress(
+    browser, page, live_server, users, competition, models
+):
+    for score in (0.6, 0.8, 0.7):
+        sub = submission_create(
+            user=users["alice"], competition=competition, upload=upload(models["good"])
+        )
+        scored_directly(sub, score)
+    base = live_server.url
+    login(page, base, "teacher", "pw-teacher-123")
+    page.goto(f"{base}/teach/c/{competition.slug}/submissions/")
+    page.click("#participation-link")
+    page.wait_for_selector("#participation")
+    assert "1 of 2 students have no scored entry" in page.inner_text("#missing")
+    rows = page.locator("#participation tbody tr")
+    assert rows.nth(0).get_attribute("data-user") == "bob"  # the one to reach out to, first
+    assert "no scored entry" in rows.nth(0).inner_text()
+    page.wait_for_function("() => Chart.getChart('per-day')")
+    assert page.evaluate("() => Chart.getChart('per-day').data.datasets[0].data") == [3]
+    shot(page, "instructor-participation")
+    page.click("#participation a:text('alice')")
+    page.wait_for_function("() => Chart.getChart('progress')")
+    best = page.evaluate("() => Chart.getChart('progress').data.datasets[1].data")
+    assert best == [0.6, 0.8, 0.8]  # the best so far
+    shot(page, "instructor-student-progress")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    login(phone, base, "teacher", "pw-teacher-123")
+    for path in ("participation/", "students/alice/", "similarity/"):
+        phone.goto(f"{base}/teach/c/{competition.slug}/{path}")
+        assert overflow_px(phone) <= 0, path
+    phone.context.close()
