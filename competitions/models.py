@@ -307,3 +307,18 @@ class StaffAlert(models.Model):
     kind = models.CharField(max_length=40, unique=True)
     sent_at = models.DateTimeField()
     message = models.TextField(blank=True)
+
+
+class Announcement(models.Model):
+    """A dated note from the instructors on a competition's page (Markdown)."""
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.CASCADE, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="Markdown")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("account/tokens/", account.tokens, name="tokens"),
     path("c/<slug:slug>/", student.competition_detail, name="detail"),
     path("c/<slug:slug>/submit/", student.submit, name="submit"),
+    path("c/<slug:slug>/starter-kit.zip", student.starter_kit, name="starter_kit"),
     path("c/<slug:slug>/leaderboard/", leaderboard.leaderboard, name="leaderboard"),
     path("c/<slug:slug>/team/<str:action>/", student.team_action, name="team"),
     path("s/<str:pk>/", student.submission_detail, name="submission"),

@@ -22,6 +22,7 @@ from competitions.selectors.submissions import (
     submission_list_filtered,
 )
 from competitions.services import courses, submissions
+from competitions.services.announcements import announcement_create
 from competitions.services.competitions import (
     CompetitionChange,
     competition_create,
@@ -211,6 +212,19 @@ def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpRe
         else:
             closes = f"{timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}"
             messages.success(request, f"Reopened: submissions are accepted until {closes}.")
+    elif action == "announce":
+        try:
+            announcement_create(
+                competition=competition,
+                user=request.user,
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+            )
+        except ServiceError as e:
+            messages.error(request, e.message)
+        else:
+            messages.success(request, "Announced on the competition page.")
+            return redirect("competitions:detail", slug=slug)
     elif action == "rescore_all":
         n = submissions.competition_rescore_all(competition=competition)
         messages.success(request, f"{n} submissions queued for rescoring.")

@@ -21,6 +21,7 @@ from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJ
 from competitions.models import Competition
 from competitions.selectors import access
 from competitions.selectors.quota import QUOTA_RULE, quota_get
+from competitions.selectors.starter_kit import starter_kit_zip
 from competitions.selectors.submissions import submission_counted, submission_list_for_entrant
 from competitions.services import courses, resubmit, submissions, teams
 from competitions.views.http import AuthedRequest
@@ -124,6 +125,18 @@ def submit(request: AuthedRequest, slug: str) -> HttpResponse:
     # Shown again with the choices kept (a browser never keeps a chosen file: the page says so).
     ctx = _detail(request, competition, form) | {"refused": True}
     return render(request, "competitions/competition_detail.html", ctx, status=400)
+
+
+def starter_kit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The competition's starter kit (zip): whoever sees the competition may download it."""
+    competition = competition_or_login(request, slug)
+    if isinstance(competition, HttpResponse):
+        return competition
+    response = HttpResponse(
+        starter_kit_zip(competition=competition), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{slug}-starter-kit.zip"'
+    return response
 
 
 @login_required

@@ -98,3 +98,26 @@ def test_participation_lists_who_has_not_entered_and_plots_progress(
         phone.goto(f"{base}/teach/c/{competition.slug}/{path}")
         assert overflow_px(phone) <= 0, path
     phone.context.close()
+
+
+def test_announcement_posted_by_the_instructor_reaches_the_competition_page(
+    browser, page, live_server, users, competition
+):
+    base = live_server.url
+    login(page, base, "teacher", "pw-teacher-123")
+    page.goto(f"{base}/teach/c/{competition.slug}/submissions/")
+    page.click("summary:text('Post an announcement')")
+    page.fill("#announce-title", "Deadline moved")
+    page.fill("#announce-body", "The competition now closes **on Friday**.")
+    page.click("#announce-form button[type=submit]")
+    page.wait_for_url(f"{base}/c/{competition.slug}/")
+    student = browser.new_context().new_page()
+    login(student, base, "alice", "pw-alice-123")
+    student.goto(f"{base}/c/{competition.slug}/")
+    news = student.locator("#announcements article")
+    assert news.count() == 1 and "Deadline moved" in news.inner_text()
+    assert news.locator("strong").inner_text() == "on Friday"
+    data = student.inner_text("#data")
+    assert "400 held-out images of 28×28 pixels" in data and "10 classes" in data
+    shot(student, "student-announcement")
+    student.context.close()
