@@ -113,3 +113,78 @@ def test_api_docs_render_with_other_hosts_unreachable(page, live_server):
     page.wait_for_selector(".swagger-ui .info .title")
     assert "Podium API" in page.inner_text(".swagger-ui .info .title")
     assert outside == []
+
+
+# Every element with its own text: its colour against the first opaque background behind it
+# (translucent ones blended on the way), WCAG 2.x ratio; 3:1 for large text (24 px, or 18.66 px
+# bold). Returns the failures as [text, ratio].
+TEXT_CONTRAST_JS = """
+() => {
+  const lin = (c) => { c /= 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const rgba = (s) => { const v = (s.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number); return v.length === 3 ? [...v, 1] : v; };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let out = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
+    return out;
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("[disabled], fieldset:disabled, canvas, option, script, style")) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === "hidden" || st.display === "none") continue;
+    let alpha = 1;
+    for (let e = el; e; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
+    const [r, g, b, a] = rgba(st.color);
+    const bg = background(el);
+    const fg = [r, g, b].map((c, i) => c * a * alpha + bg[i] * (1 - a * alpha));
+    const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) failures.push([el.textContent.trim().slice(0, 40), Math.round(ratio * 100) / 100]);
+  }
+  return failures;
+}
+"""
+
+
+def test_text_contrast_and_labelled_fields_on_the_main_pages(
+    page, live_server, users, competition, models
+):
+    Competition.objects.filter(pk=competition.pk).update(visibility="public")
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    scored(sub, 0.9)
+    base = live_server.url
+    # Keyboard only: type, Tab, type, Enter.
+    page.goto(f"{base}/accounts/login/")
+    page.focus("input[name=username]")
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type("pw-alice-123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/")
+    for path in (
+        f"/c/{competition.slug}/",
+        f"/s/{sub.pk}/",
+        f"/c/{competition.slug}/leaderboard/",
+        "/account/tokens/",
+    ):
+        page.goto(base + path)
+        assert page.evaluate(TEXT_CONTRAST_JS) == [], path
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll("input, select, textarea")]
+                 .filter((e) => !["hidden", "submit"].includes(e.type))
+                 .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+                 .map((e) => e.name)"""
+        )
+        assert unlabelled == [], (path, unlabelled)
