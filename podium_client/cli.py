@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         line = f"{status}{e.code} {e.message}".replace("  ", " ").strip()
         if e.status == 401 and args.command != "login":
             line += " (run `podium login` to get a new token, or set PODIUM_TOKEN)"
-        sys.exit(line)
+        print(line, file=sys.stderr)
+        return 2  # refused or unreachable: the message says why (as `podium check` rejecting)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def test_unreachable_server_is_one_line_not_a_traceback(tmp_path):
     try:
         for args in (["competitions"], ["submit", str(model), "-c", "x", "--no-wait"]):
             run = _podium("--server", f"http://127.0.0.1:{port}", *args, env=env)
-            assert run.returncode != 0
+            assert run.returncode == 2
             # One line for the failure (after the upload's own line, when there was one).
             lines = [line for line in run.stderr.splitlines() if line.strip()]
             assert "Traceback" not in run.stderr and len(lines) <= 2, run.stderr
@@ -67,7 +67,7 @@ def test_unreachable_server_is_one_line_not_a_traceback(tmp_path):
 def test_unauthorized_hints_at_podium_login(live_server, users, tmp_path):
     env = {"PODIUM_TOKEN": "pod_revoked", "XDG_CONFIG_HOME": str(tmp_path)}
     run = _podium("--server", live_server.url, "competitions", env=env)
-    assert run.returncode != 0
+    assert run.returncode == 2
     assert "error 401: unauthorized" in run.stderr and "run `podium login`" in run.stderr
 
 
