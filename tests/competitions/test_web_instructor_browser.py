@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from competitions.services.submissions import submission_create
+from competitions.services.submissions import submission_create, submission_set_flags
 from testsupport.browser import login, overflow_px, shot
 from testsupport.web import scored_directly, upload
 
@@ -17,9 +17,10 @@ def test_submissions_list_search_filter_and_sort(page, live_server, users, compe
             user=users[who], competition=competition, upload=upload(models["good"])
         )
         scored_directly(sub, score)
-    submission_create(
+    later = submission_create(
         user=users["alice"], competition=competition, upload=upload(models["weak"], "later.onnx")
     )
+    submission_set_flags(submission=later, disqualified=True, reason="copied")
     login(page, live_server.url, "teacher", "pw-teacher-123")
     page.goto(f"{live_server.url}/teach/c/{competition.slug}/submissions/")
     assert page.locator("#submissions tr[data-user]").count() == 4
@@ -35,9 +36,9 @@ def test_submissions_list_search_filter_and_sort(page, live_server, users, compe
     assert page.input_value("#submission-filters input[name=q]") == "bob"  # the form keeps it
     shot(page, "instructor-submissions-filtered")
     page.fill("#submission-filters input[name=q]", "")
-    page.select_option("#submission-filters select[name=status]", "queued")
+    page.select_option("#submission-filters select[name=flag]", "disqualified")
     page.click("#submission-filters button[type=submit]")
-    page.wait_for_url("**status=queued**")
+    page.wait_for_url("**flag=disqualified**")
     rows = page.locator("#submissions tr[data-user]")
     assert rows.count() == 1 and "later.onnx" in rows.nth(0).inner_text()
     assert "1 submission." in page.inner_text("#submission-count")

@@ -125,3 +125,22 @@ def test_numbers_names_limits_and_favicon(client, users, competition, models):
     assert "graded within 60 s and 3,072 MB of memory" in detail
     board = client.get(reverse("competitions:leaderboard", args=[competition.slug])).content
     assert b"61,706" in board
+
+
+def test_submission_list_filters_by_status_and_sorts_by_score(users, competition, models):
+    from competitions.selectors.submissions import submission_list_filtered
+
+    subs = [
+        submission_create(user=users[u], competition=competition, upload=upload(models["good"]))
+        for u in ("alice", "bob", "bob")
+    ]
+    for sub, score in zip(subs[:2], (0.4, 0.8), strict=True):
+        Submission.objects.filter(pk=sub.pk).update(status="scored", public_score=score)
+    queued = submission_list_filtered(competition=competition, status="queued")
+    assert [s.pk for s in queued] == [subs[2].pk]
+    best = submission_list_filtered(competition=competition, sort="best")
+    assert [s.pk for s in best][:2] == [subs[1].pk, subs[0].pk]  # unscored last
+    assert [
+        s.pk for s in submission_list_filtered(competition=competition, q=subs[0].sha256[:8])
+    ] != []
+    assert submission_list_filtered(competition=competition, q="nobody").count() == 0
