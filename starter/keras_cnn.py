@@ -9,6 +9,7 @@ Inputs are pixel/255 (declare the `unit` preset when uploading). Needs keras (pi
 from __future__ import annotations
 
 import argparse
+import os
 
 import keras
 import numpy as np
@@ -19,8 +20,11 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    # A fresh seed each run (printed): two students running the kit get two different models.
+    parser.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     parser.add_argument("--out", default="model.keras")
     args = parser.parse_args()
+    print(f"seed {args.seed}")
 
     data = np.load(args.data)
     images, labels = data["X"], data["y"].astype(np.int64)
@@ -29,7 +33,7 @@ def main() -> None:
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
     x = images.astype("float32") / 255.0  # NHWC in [0, 1]
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     model = keras.Sequential(
         [
             keras.Input(shape=x.shape[1:]),

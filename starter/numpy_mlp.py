@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import numpy as np
 
@@ -21,8 +22,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    # A fresh seed each run (printed): two students running the kit get two different models.
+    parser.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     parser.add_argument("--out", default="model.npz")
     args = parser.parse_args()
+    print(f"seed {args.seed}")
 
     data = np.load(args.data)
     images, labels = data["X"], data["y"].astype(np.int64)
@@ -33,7 +37,7 @@ def main() -> None:
     shape = list(images.shape[1:])
     x = images.reshape(len(images), -1).astype(np.float32) / 255.0  # height, width, channel order
     n_classes = int(labels.max()) + 1
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     w1 = rng.normal(0, np.sqrt(2 / x.shape[1]), (x.shape[1], args.hidden)).astype(np.float32)
     b1 = np.zeros(args.hidden, np.float32)
     w2 = rng.normal(0, np.sqrt(2 / args.hidden), (args.hidden, n_classes)).astype(np.float32)

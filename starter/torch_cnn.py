@@ -10,6 +10,7 @@ Needs torch and onnx (pip install torch onnx).
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 import onnx
@@ -22,8 +23,11 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    # A fresh seed each run (printed): two students running the kit get two different models.
+    parser.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     parser.add_argument("--out", default="model.onnx")
     args = parser.parse_args()
+    print(f"seed {args.seed}")
 
     data = np.load(args.data)
     images, labels = data["X"], data["y"].astype(np.int64)
@@ -34,7 +38,7 @@ def main() -> None:
     x = torch.tensor(images, dtype=torch.float32).permute(0, 3, 1, 2) / 255.0  # NCHW in [0, 1]
     y = torch.tensor(labels)
     channels, height, width = x.shape[1:]
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     model = nn.Sequential(
         nn.Conv2d(channels, 32, 3, padding=1),
         nn.ReLU(),

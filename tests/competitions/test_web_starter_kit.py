@@ -131,3 +131,28 @@ def test_keras_script_where_keras_is_installed(kit, heldout_npz):
     if "keras" not in FORMATS:
         pytest.skip("model.keras written; this build does not grade .keras uploads yet (d-keras)")
     assert _graded(kit / "model.keras", heldout_npz) > 0.6
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_two_runs_of_the_numpy_kit_are_not_flagged_as_similar(kit, users, competition):
+    """Two students running the kit unchanged: different seeds, so different files and weights,
+    and their shared wrong answers stay within what independent models reach (the calibration
+    the similarity page tests against; docs/SIMILARITY.md)."""
+    from competitions.selectors.similarity import similarity_pairs
+    from competitions.services.datasets import dataset_import
+    from competitions.services.grading import submission_grade
+    from competitions.services.submissions import submission_create
+    from testsupport.web import upload
+
+    competition.dataset = dataset_import(path=mnist_dir(), name="MNIST test")
+    competition.save()
+    for student in ("alice", "bob"):
+        _run(sys.executable, kit / "numpy_mlp.py", "--epochs", "1", "--out", f"{student}.npz")
+        data = (kit / f"{student}.npz").read_bytes()
+        sub = submission_create(
+            user=users[student], competition=competition, upload=upload(data, "model.npz")
+        )
+        assert submission_grade(submission_id=sub.pk) == "scored"
+    pairs, p0, _ = similarity_pairs(competition=competition)
+    assert pairs == [], [(p.signal, p.evidence) for p in pairs]
