@@ -113,7 +113,7 @@ def submission_create(
     if now < competition.opens_at:
         raise Refused("not_open", "This competition has not opened yet.")
     if not competition.accepts_submissions(now):
-        raise Refused("closed", "This competition is closed: the deadline has passed.")
+        raise Refused("closed", _closed_message(competition))
 
     def refuse(code: str, message: str) -> Refused:
         RefusedUpload.objects.create(user=user, competition=competition, code=code, message=message)
@@ -137,6 +137,15 @@ def submission_create(
     )
     _submission_save(sub=sub, checked=checked, guard=guard)
     return sub
+
+
+def _closed_message(competition: Competition) -> str:
+    """What is true: closed early by its instructors, or past its close time."""
+    if competition.closed and competition.closed_at is not None:
+        when = timezone.localtime(competition.closed_at)
+        return f"This competition was closed by its instructors on {when:%Y-%m-%d %H:%M %Z}."
+    when = timezone.localtime(competition.closes_at)
+    return f"This competition is closed: the deadline ({when:%Y-%m-%d %H:%M %Z}) has passed."
 
 
 def baseline_create(

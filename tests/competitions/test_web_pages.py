@@ -108,6 +108,19 @@ def test_moving_closes_at_into_the_future_reopens_and_says_so(client, users, com
     assert "· closed" not in page
 
 
+def test_closed_message_says_who_closed_it(users, competition, models):
+    from competitions.services.submissions import competition_close
+
+    competition_close(competition=competition)
+    competition.refresh_from_db()
+    with pytest.raises(Refused) as refused:
+        submission_create(
+            user=users["alice"], competition=competition, upload=upload(models["good"])
+        )
+    assert "closed by its instructors on" in refused.value.message
+    assert "deadline" not in refused.value.message
+
+
 def test_reopen_after_an_early_close(client, users, competition):
     client.force_login(users["teacher"])
     action = "competitions:competition_action"
