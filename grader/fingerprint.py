@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import onnx
 from onnx import numpy_helper
 
@@ -15,9 +16,13 @@ def weights_hash(model: onnx.ModelProto) -> str:
     empty for a model without any."""
     digests = []
     for tensor in model.graph.initializer:
-        array = numpy_helper.to_array(tensor)
-        head = f"{array.dtype.str}:{list(array.shape)}:".encode()
-        digests.append(hashlib.sha256(head + array.tobytes()).hexdigest())
+        array = np.ascontiguousarray(numpy_helper.to_array(tensor))  # by value, whatever storage
+        digest = hashlib.sha256(f"{array.dtype.str}:{list(array.shape)}:".encode())
+        if array.dtype.hasobject:  # string tensors
+            digest.update("\x00".join(map(str, array.ravel())).encode())
+        elif array.size:
+            digest.update(memoryview(array).cast("B"))  # no second copy of a large tensor
+        digests.append(digest.hexdigest())
     if not digests:
         return ""
     return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()
