@@ -73,7 +73,7 @@ def prepare(
         fmt=fmt,
         notes=notes,
         params=efficiency.count_params(model),
-        weights_hash=fingerprint.weights_hash(model),
+        weights_hash=fingerprint.weights_hash_or_empty(model),
     )
     return prep, model
 
