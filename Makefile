@@ -58,7 +58,7 @@ bench: bench-grader bench-leaderboard bench-pipeline bench-load
 # Training environment (Python 3.11: the local CPU torch wheel is cp311). Optional.
 train-env:
 	test -x .venv-train/bin/python || $(PY311) -m venv .venv-train
-	.venv-train/bin/pip install -q torch==2.13.0 onnxscript==0.7.2 onnx==1.23.2 onnxruntime-gpu==1.31.1 numpy==2.4.6 pillow==13.0.0 pytest==9.2.0
+	.venv-train/bin/pip install -q torch==2.13.0 onnxscript==0.7.2 onnx==1.23.2 onnxruntime-gpu==1.31.1 numpy==2.4.6 pillow==13.0.0 pytest==9.2.0 keras==3.15.1
 
 # Keras fixtures for the .keras/.h5 converter (tests/grader/keras_fixtures), written by real Keras
 # (keras 3, and tf-keras for the TF-Keras layouts, on tensorflow-cpu). Optional: the main

@@ -12,8 +12,9 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja import errors as ninja_errors
 from ninja.files import UploadedFile
@@ -25,7 +26,8 @@ from competitions.lockout import api_locked_response
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
-from competitions.selectors.submissions import submission_list_for_entrant
+from competitions.selectors.quota import QUOTA_RULE, quota_get
+from competitions.selectors.submissions import submission_list_for_entrant, submission_list_mine
 from competitions.services.submissions import submission_create
 from competitions.services.teams import team_for_user
 from competitions.services.tokens import token_authenticate, token_create
@@ -57,6 +59,17 @@ class LoginThrottle(AnonRateThrottle):
         self.rate = settings.PODIUM_API_LOGIN_RATE
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request)
+
+
+class PublicRead:
+    """Lets a request without a token through, as an anonymous user: for reads of what a
+    logged-out visitor sees on the site too (a public competition's leaderboard)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.headers.get("Authorization"):
+            return None  # a token was sent: TokenAuth decides, a bad one stays 401
+        request.user = AnonymousUser()
+        return True
 
 
 api = NinjaAPI(title="Podium API", version="1.0", urls_namespace="api", auth=TokenAuth())
@@ -131,7 +144,8 @@ class TokenOut(Schema):
 class CompetitionOut(Schema):
     slug: str
     title: str
-    description: str
+    description: str  # Markdown, as written
+    rules: str  # Markdown, as written
     opens_at: dt.datetime
     closes_at: dt.datetime
     finished: bool
@@ -191,6 +205,7 @@ def _competition(c: Any) -> dict[str, Any]:
         "slug": c.slug,
         "title": c.title,
         "description": c.description,
+        "rules": c.rules,
         "opens_at": c.opens_at,
         "closes_at": c.closes_at,
         "finished": c.is_finished(),
@@ -325,9 +340,14 @@ def get_submission(request: HttpRequest, submission_id: str) -> Any:
     )
 
 
-@api.get("/competitions/{slug}/leaderboard", response={200: LeaderboardOut, 404: Error})
+@api.get(
+    "/competitions/{slug}/leaderboard",
+    auth=[TokenAuth(), PublicRead()],
+    response={200: LeaderboardOut, 401: Error, 404: Error},
+)
 def get_leaderboard(request: HttpRequest, slug: str, offset: int = 0, limit: int = 100) -> Any:
-    """Ranked rows `offset` to `offset + limit` (limit at most 1000) of `total`."""
+    """Ranked rows `offset` to `offset + limit` (limit at most 1000) of `total`. No token needed
+    for a public competition (as its web page)."""
     competition = access.competition_get_visible(user=request.user, slug=slug)
     private = competition.is_finished()
     rows = leaderboard_get(competition=competition, private=private)
@@ -339,4 +359,41 @@ def get_leaderboard(request: HttpRequest, slug: str, offset: int = 0, limit: int
         "offset": offset,
         "limit": limit,
         "rows": [r.to_dict() for r in rows[offset : offset + limit]],
+    }
+
+
+@api.get("/submissions", response=list[SubmissionOut])
+def list_all_my_submissions(request: HttpRequest, limit: int = 20) -> Any:
+    """The caller's own submissions (and their teams'), in every competition, newest first
+    (`limit` at most 100)."""
+    user = cast(User, request.user)  # TokenAuth put the token's user there
+    latest = submission_list_mine(user=user).order_by("-created_at")[: max(1, min(limit, 100))]
+    return [_submission(request, s) for s in latest]
+
+
+class QuotaOut(Schema):
+    daily_used: int
+    daily_limit: int
+    daily_left: int
+    total_used: int
+    total_limit: int
+    total_left: int
+    resets_at: dt.datetime
+    blocked: str | None
+    rule: str
+
+
+@api.get("/competitions/{slug}/quota", response={200: QuotaOut, 404: Error})
+def get_quota(request: HttpRequest, slug: str) -> Any:
+    """Submissions left to the caller (or their team) today and in total; `blocked` says why
+    none is possible now, or is null."""
+    user = cast(User, request.user)  # TokenAuth put the token's user there
+    competition = access.competition_get_visible(user=user, slug=slug)
+    now = timezone.now()
+    team = team_for_user(competition=competition, user=user)
+    q = quota_get(competition=competition, user=user, team=team, now=now)
+    return {
+        **{f: getattr(q, f) for f in ("daily_used", "daily_limit", "total_used", "total_limit")},
+        **{"daily_left": q.daily_left, "total_left": q.total_left, "resets_at": q.resets_at},
+        **{"blocked": q.blocked(now), "rule": QUOTA_RULE},
     }

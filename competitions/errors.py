@@ -35,6 +35,7 @@ ERRORS: dict[str, ErrorCode] = {
     # final choice
     "not_scored": ErrorCode(400, "Only a scored submission can be chosen."),
     "not_yours": ErrorCode(403, "You can only choose your own (or your team's) entry."),
+    "not_eligible": ErrorCode(400, "A hidden or disqualified submission cannot be chosen."),
     # teams and courses
     "no_teams": ErrorCode(400, "This competition is for individuals only."),
     "in_team": ErrorCode(400, "You are already in a team for this competition."),
@@ -51,11 +52,13 @@ ERRORS: dict[str, ErrorCode] = {
     "bad_text": ErrorCode(400, "Text cannot contain NUL (\\x00) characters."),
     # instructors
     "no_file": ErrorCode(400, "Choose at least one file."),
+    "dataset_warnings": ErrorCode(400, "The dataset looks wrong or is already imported."),
     "course_required": ErrorCode(400, "Choose one of your courses."),
     "grading_in_progress": ErrorCode(400, "Submissions are being graded; try again after."),
     "bad_exception": ErrorCode(
         400, "An exception needs a reason and a later deadline or extra submissions."
     ),
+    "closes_in_past": ErrorCode(400, "The close time has passed: set a later one to reopen."),
     # the API itself
     "bad_credentials": ErrorCode(401, "Wrong username or password."),
     "login_locked": ErrorCode(

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.models import User
 from django.db.models import Field
+from django.utils import timezone
 
 from competitions.grade_policy import PolicyError, policy_check
 from competitions.models import Competition, HeldOutDataset
 from competitions.preprocess import declaration_normalize
 from competitions.services.submissions import PRESETS
-from competitions.services.uploads import FORMAT_LABELS, FORMATS
+from competitions.services.uploads import EXTENSIONS, FORMAT_LABELS, FORMATS
 from grader.adapt import LAYOUTS
 from grader.errors import Rejected
 
@@ -29,20 +30,38 @@ LAYOUT_CHOICES = [("", "automatic (from the model's input)")] + [(x, x) for x in
 
 
 class SubmitForm(forms.Form):
-    file = forms.FileField(
-        help_text="ONNX model (.onnx), NumPy network (.npz), or Keras model (.keras or .h5: "
-        "save it with model.save('model.keras') and upload that file)"
-    )
+    file = forms.FileField(label="Model file")
     # Offered as choices, judged by the engine (a hand-made POST gets the API's and CLI's message).
-    preprocess = forms.CharField(required=False, widget=forms.Select(choices=PREPROCESS_CHOICES))
-    mean = forms.CharField(required=False, help_text="custom only: e.g. 0.4914, 0.4822, 0.4465")
-    std = forms.CharField(required=False, help_text="custom only: e.g. 0.247, 0.243, 0.261")
+    preprocess = forms.CharField(
+        required=False,
+        widget=forms.Select(choices=PREPROCESS_CHOICES),
+        label="Preprocessing",
+        help_text="what your model was trained on",
+    )
+    mean = forms.CharField(
+        required=False, label="Mean", help_text="custom only: e.g. 0.4914, 0.4822, 0.4465"
+    )
+    std = forms.CharField(
+        required=False, label="Std", help_text="custom only: e.g. 0.247, 0.243, 0.261"
+    )
     layout = forms.CharField(
         required=False,
         widget=forms.Select(choices=LAYOUT_CHOICES),
+        label="Layout",
         help_text="flat_chw for a model flattened from channel-first images (torch.flatten)",
     )
-    note = forms.CharField(required=False, max_length=300)
+    note = forms.CharField(required=False, max_length=300, label="Note")
+
+    def __init__(self, *args: Any, formats: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        formats = formats or ["onnx", "npz"]
+        file = self.fields["file"]
+        file.help_text = (
+            f"{' or '.join(FORMAT_LABELS.get(f, '.' + f) for f in formats)}, "
+            f"at most {settings.PODIUM_MAX_UPLOAD_MB} MB"
+        )
+        suffixes = [ext for ext, fmt in EXTENSIONS.items() if fmt in formats]
+        file.widget.attrs["accept"] = ",".join("." + ext for ext in suffixes)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -100,12 +119,27 @@ class DatasetImportForm(forms.Form):
         help_text="npz (X, y), image zip (test/<class>/*.jpg), CIFAR-10 archive, or the two MNIST "
         "IDX files (images and labels) together"
     )
+    confirm = forms.BooleanField(
+        required=False,
+        label="Import anyway",
+        help_text="after reading the warnings above (choose the files again: a browser does not "
+        "keep them)",
+    )
 
 
 _DEFAULTED = ("late_policy", "late_penalty_pct", "late_days_max")
 
 
 class CompetitionForm(forms.ModelForm):
+    # Not a model field: the view pops it and attaches the baselines once the competition exists.
+    attach_baselines = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Reference baselines",
+        help_text="attach the course's baseline models that take this dataset's images (MNIST "
+        "or CIFAR-10 shapes, 10 classes): graded onto the leaderboard, and the anchors of the "
+        "grades CSV",
+    )
     allowed_formats = forms.MultipleChoiceField(
         choices=[(f, FORMAT_LABELS[f]) for f in FORMATS],
         widget=forms.CheckboxSelectMultiple,
@@ -119,6 +153,7 @@ class CompetitionForm(forms.ModelForm):
             "slug",
             "title",
             "description",
+            "rules",
             "dataset",
             "metric",
             "public_fraction",
@@ -138,7 +173,35 @@ class CompetitionForm(forms.ModelForm):
             "late_days_max",
             "grade_policy",
         ]
+        labels = {
+            "public_fraction": "Public split (fraction)",
+            "split_seed": "Split seed",
+            "opens_at": "Opens at",
+            "closes_at": "Closes at",
+            "daily_limit": "Submissions per day",
+            "total_limit": "Submissions in total",
+            "max_team_size": "Largest team",
+            "time_limit_s": "Time limit (s)",
+            "memory_mb": "Memory (MB)",
+        }
         help_texts = {
+            "course": "whose members see and enter it (public ones: anyone can enter)",
+            "slug": "the address: /c/<slug>/ (letters, digits, hyphens)",
+            "description": "shown on the competition page; Markdown (**bold**, lists, links, "
+            "tables; no HTML)",
+            "rules": "Markdown, shown under the description",
+            "dataset": "the held-out images the submissions are scored on",
+            "public_fraction": "share of the images on the public leaderboard before the close; "
+            "the rest decide the final standings",
+            "split_seed": "changing it re-draws the split (scores are recomputed)",
+            "daily_limit": "per student or team; resets at midnight",
+            "total_limit": "per student or team, for the whole competition",
+            "max_team_size": "1: individuals only",
+            "allowed_formats": "what students may upload",
+            "time_limit_s": "for grading one submission, the diagnosis included",
+            "memory_mb": "address space of the process that runs one model",
+            "visibility": "course members only, or everyone (leaderboard without logging in)",
+            "queue": "gpu: graded by workers on the GPU queue",
             "grade_policy": (
                 'JSON, empty for none. {"kind": "linear", "low": 0.90, "high": 0.99, "none": 0}; '
                 '{"kind": "thresholds", "steps": [[0.95, 100], [0.9, 80]]}; '
@@ -150,17 +213,22 @@ class CompetitionForm(forms.ModelForm):
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "description": forms.Textarea(attrs={"rows": 4}),
+            "rules": forms.Textarea(attrs={"rows": 4}),
         }
 
     def __init__(self, *args: Any, courses: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            del self.fields["attach_baselines"]  # offered when creating; edits keep what is there
         if courses is not None:
             cast(forms.ModelChoiceField, self.fields["course"]).queryset = courses
         datasets = HeldOutDataset.objects.order_by("name")
         cast(forms.ModelChoiceField, self.fields["dataset"]).queryset = datasets
+        zone = timezone.get_current_timezone_name()
         for name in ("opens_at", "closes_at"):
             field = cast(forms.DateTimeField, self.fields[name])
             field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+            field.help_text = f"date and time in {zone} (the server's time zone)"
         for name in _DEFAULTED:  # left out of a POST: the model's default (late work refused)
             self.fields[name].required = False
 
@@ -210,7 +278,7 @@ class CompetitionForm(forms.ModelForm):
         super().clean()
         data = self.cleaned_data
         if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
-            raise forms.ValidationError("The competition must close after it opens.")
+            self.add_error("closes_at", "The competition must close after it opens.")
         return data
 
 

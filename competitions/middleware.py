@@ -8,7 +8,9 @@ import errno
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 from competitions.errors import error_body, error_code
 
@@ -32,8 +34,8 @@ class UploadSizeLimitMiddleware:
             if length > mb * 1024 * 1024 + 64 * 1024:
                 message = f"The upload is over the {mb} MB limit."
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"code": "too_large", "message": message}, status=413)
-                return HttpResponse(message, status=413, content_type="text/plain")
+                    return JsonResponse(error_body("too_large", message), status=413)
+                return self._page(request, message)
             if request.content_type == "multipart/form-data":
                 refused = self._spool(request)
                 if refused is not None:
@@ -62,3 +64,12 @@ class UploadSizeLimitMiddleware:
                 return JsonResponse(error_body("storage_full", message), status=status)
             return HttpResponse(message, status=status, content_type="text/plain")
         return None
+
+    @staticmethod
+    def _page(request: HttpRequest, message: str) -> HttpResponse:
+        """The site's own page, with the way back. This runs before the authentication
+        middleware (which must not read the body either), so the user is looked up here."""
+        request.user = get_user(request)
+        back = request.path.removesuffix("submit/") if "/c/" in request.path else request.path
+        context = {"message": message, "back": back}
+        return render(request, "competitions/too_large.html", context, status=413)

@@ -108,7 +108,8 @@ class Competition(models.Model):
     )
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text="Markdown")
+    rules = models.TextField(blank=True, help_text="Markdown")
     dataset = models.ForeignKey(HeldOutDataset, on_delete=models.PROTECT)
     metric = models.CharField(max_length=20, choices=Metric.choices, default=Metric.ACCURACY)
     public_fraction = models.FloatField(default=0.5)
@@ -226,6 +227,9 @@ class Submission(models.Model):
     progress = models.FloatField(default=0.0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    queued_since = models.DateTimeField(
+        null=True, blank=True, help_text="when it last became queued (a re-send keeps it)"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
@@ -247,6 +251,9 @@ class Submission(models.Model):
     late_days = models.PositiveIntegerField(default=0, help_text="whole days after the deadline")
     hidden = models.BooleanField(default=False)
     disqualified = models.BooleanField(default=False)
+    flag_reason = models.CharField(
+        max_length=300, blank=True, help_text="the instructor's reason, shown to the entrant"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -314,3 +321,34 @@ class Standing(models.Model):
                 fields=["competition", "entrant"], name="one_standing_per_entrant"
             )
         ]
+
+
+class WorkerSeen(models.Model):
+    """A Celery worker's last heartbeat (config.celery's Heartbeat step): the status page."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.CharField(max_length=200, blank=True)
+    last_seen = models.DateTimeField()
+
+
+class StaffAlert(models.Model):
+    """When staff were last e-mailed about one kind of problem (at most one mail per interval)."""
+
+    kind = models.CharField(max_length=40, unique=True)
+    sent_at = models.DateTimeField()
+    message = models.TextField(blank=True)
+
+
+class Announcement(models.Model):
+    """A dated note from the instructors on a competition's page (Markdown)."""
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.CASCADE, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="Markdown")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]

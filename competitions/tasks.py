@@ -16,6 +16,7 @@ from competitions.services.grading import (
 )
 from competitions.services.notify import notifications_email_send
 from competitions.services.notify import notify_deadlines as notify_deadlines_pass
+from competitions.services.status import queue_alert_check
 
 
 @shared_task(
@@ -47,7 +48,9 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
 
 @shared_task(name="competitions.tasks.sweep_submissions", ignore_result=True)
 def sweep_submissions() -> dict[str, int]:
-    return submissions_sweep()
+    counts = submissions_sweep()
+    counts["alerted"] = int(queue_alert_check() is not None)  # after the re-sends
+    return counts
 
 
 @shared_task(name="competitions.tasks.send_notifications", ignore_result=True)

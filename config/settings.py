@@ -39,9 +39,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves /api/docs' Swagger UI from its own static files, never a CDN
 ]
 
 MIDDLEWARE = [
@@ -267,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
 # Submissions left queued this long without a worker taking them are sent again.
 PODIUM_REQUEUE_AFTER_S = env_int("PODIUM_REQUEUE_AFTER_S", 300, minimum=10)
 PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)
+# Staff (users with is_staff and an e-mail) are mailed when a submission has waited this long in a
+# queue, at most once per PODIUM_QUEUE_ALERT_EVERY_S; workers report every PODIUM_HEARTBEAT_S.
+PODIUM_QUEUE_ALERT_AFTER_S = env_int("PODIUM_QUEUE_ALERT_AFTER_S", 600, minimum=60)
+PODIUM_QUEUE_ALERT_EVERY_S = env_int("PODIUM_QUEUE_ALERT_EVERY_S", 3600, minimum=60)
+PODIUM_HEARTBEAT_S = env_int("PODIUM_HEARTBEAT_S", 20, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -98,6 +98,16 @@ def diagnose(
 ) -> tuple[float, str | None]:
     """Accuracy on the sample with the declared settings, and a suggestion when another
     candidate does clearly better (or a question when the model scores near chance)."""
+    acc, text, _ = diagnose_suggesting(run, declared, others, n_sample)
+    return acc, text
+
+
+def diagnose_suggesting(
+    run: RunFn, declared: Candidate, others: list[Candidate], n_sample: int
+) -> tuple[float, str | None, str | None]:
+    """`diagnose`, plus the preset to resubmit with when what it suggests is a preset (not a
+    pixel order, not another reading of the file): a page offers that as a one-click
+    resubmission."""
     probe = min(PROBE_SIZE, n_sample)
     on_probe = {declared: run(declared, 0, probe)}
     base = on_probe[declared]
@@ -105,7 +115,7 @@ def diagnose(
         on_probe[cand] = run(cand, 0, probe)
     kept = [c for c in others if on_probe[c] > base]  # only these can be clearly better
     if not kept and base >= NEAR_CHANCE:
-        return base, None  # the probe ruled every alternative out: nothing more runs
+        return base, None, None  # the probe ruled every alternative out: nothing more runs
 
     def whole(cand: Candidate) -> float:  # the rest of the sample, added to the probe's images
         if probe == n_sample:
@@ -120,16 +130,25 @@ def diagnose(
             best = (acc, cand)
     if best is not None and best[0] >= declared_acc + MARGIN:
         acc, alt = best
-        return declared_acc, (
-            f"scores {declared_acc:.0%} with {declared.what} but {acc:.0%} with {alt.what} on "
-            f"{n_sample} public training images: {alt.hint} {alt.action}".replace("  ", " ")
+        preset = alt.model_bytes is None and alt.plan == declared.plan and alt.pre != declared.pre
+        return (
+            declared_acc,
+            (
+                f"scores {declared_acc:.0%} with {declared.what} but {acc:.0%} with {alt.what} "
+                f"on {n_sample} public training images: {alt.hint} {alt.action}"
+            ).replace("  ", " "),
+            alt.pre.name if preset else None,
         )
     if declared_acc < NEAR_CHANCE:
-        return declared_acc, (
-            f"the model scores {declared_acc:.0%} on {n_sample} public training images with "
-            f"{declared.what}, and no other preprocessing does better: is it trained?"
+        return (
+            declared_acc,
+            (
+                f"the model scores {declared_acc:.0%} on {n_sample} public training images "
+                f"with {declared.what}, and no other preprocessing does better: is it trained?"
+            ),
+            None,
         )
-    return declared_acc, None
+    return declared_acc, None, None
 
 
 def sample_indices(n: int, k: int, seed: int = 0) -> np.ndarray:

@@ -106,6 +106,8 @@ def _report(
         ms_per_image=timings["inference_ms"] / max(len(dataset), 1),
         adaptation=_notes(prep, ran, eff.get("unavailable")),
         diagnosis=ran.diagnosis,
+        suggested_preprocess=ran.suggested_preprocess,
+        weights_hash=prep.weights_hash,
         summary=eff["summary"],
         output_kind=got.kind,
         timings=timings,

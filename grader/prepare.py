@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import onnx
 
-from grader import adapt, efficiency, preprocess, validate, wirescan
+from grader import adapt, efficiency, fingerprint, preprocess, validate, wirescan
 from grader.errors import Rejected
 from grader.npzsafe import refuse_pickle
 from grader.prepared import Prepared, Variant
@@ -95,6 +95,7 @@ def prepare(
         notes=notes,
         params=efficiency.count_params(model),
         variants=variants,
+        weights_hash=fingerprint.weights_hash_or_empty(model),
     )
     return prep, model
 

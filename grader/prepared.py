@@ -40,6 +40,7 @@ class Prepared:
     notes: list[str]
     params: int
     variants: list[Variant] = field(default_factory=list)  # their bytes cross beside the model's
+    weights_hash: str = ""  # grader.fingerprint: equal for the same weights, renamed or reordered
 
     def to_wire(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k not in ("model_bytes", "variants")}
@@ -71,4 +72,5 @@ class Prepared:
                 Variant(str(v["label"]), str(v["advice"]), b)
                 for v, b in zip(d.get("variants", []), variant_bytes or [], strict=False)
             ],
+            weights_hash=str(d.get("weights_hash", "")),
         )

@@ -82,9 +82,10 @@ def _diagnose(
     *,
     deadline: Deadline,
     limits: Limits,
-) -> tuple[float, str | None]:
+) -> tuple[float, str | None, str | None]:
     """Accuracy on the public sample with the declared settings, and a suggestion if another
-    preprocessing or layout does clearly better (grader.diagnose)."""
+    preprocessing or layout does clearly better, with its preset when it is one
+    (grader.diagnose)."""
     idx = diagnose.sample_indices(len(sample), SAMPLE_SIZE)
     imgs, lbls = sample.images[idx], sample.labels[idx]
 
@@ -109,7 +110,7 @@ def _diagnose(
     others += diagnose.variant_candidates(declared, prep.variants)
     # The last run of all (the child loads the next submission's model afresh): a variant left
     # loaded in it is never scored.
-    return diagnose.diagnose(run_sample, declared, others, len(imgs))
+    return diagnose.diagnose_suggesting(run_sample, declared, others, len(imgs))
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Ran:
     reply: dict[str, Any]
     got: outputs.Interpreted
     diagnosis: str | None = None
+    suggested_preprocess: str | None = None  # the preset the diagnosis suggests, if one
     sample_accuracy: float | None = None
     cut: str = ""
 
@@ -162,7 +164,7 @@ def run_in_sandbox(
         accuracy = float((ran.got.predictions == dataset.labels).mean())
         if sample is not None and len(sample) and diagnose.worth_probing(accuracy):
             try:
-                ran.sample_accuracy, ran.diagnosis = _diagnose(
+                ran.sample_accuracy, ran.diagnosis, ran.suggested_preprocess = _diagnose(
                     child, prep, sample, dataset, deadline=deadline, limits=limits
                 )
             except RunFailed as e:  # the held-out score stands; only the explanation is lost

@@ -52,6 +52,8 @@ class GradeResult:
     ms_per_image: float
     adaptation: list[str] = field(default_factory=list)
     diagnosis: str | None = None
+    suggested_preprocess: str | None = None  # the diagnosis' preset, for a one-click resubmission
+    weights_hash: str = ""  # grader.fingerprint: the same weights renamed or reordered match
     summary: list[dict[str, Any]] = field(default_factory=list)
     output_kind: str = ""
     timings: dict[str, float] = field(default_factory=dict)

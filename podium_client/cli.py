@@ -30,11 +30,17 @@ from podium_client.http import DEFAULT_SERVER, PodiumError, call, token_get
 REFUSED_HERE = ("bad_preprocess", "bad_layout")
 
 
+def _live() -> bool:
+    """Redrawn progress (`\r`) only on a terminal; a log or a pipe gets the final lines."""
+    return sys.stderr.isatty()
+
+
 def _bar(label: str, quiet: bool) -> Any:
     def draw(done: float) -> None:
-        if quiet:
+        if quiet or (done < 1 and not _live()):
             return
-        sys.stderr.write(f"\rupload {label} [{'#' * int(done * 30):<30}] {done:4.0%}")
+        line = f"upload {label} [{'#' * int(done * 30):<30}] {done:4.0%}"
+        sys.stderr.write(f"\r{line}" if _live() else line)
         if done >= 1:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -78,12 +84,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return 0
 
     def show(s: dict[str, Any]) -> None:
-        if not args.quiet:
+        if not args.quiet and _live():
             sys.stderr.write(f"\r{s['status']:<8} {s['progress']:4.0%}")
             sys.stderr.flush()
 
     sub = api.wait_for(sub, timeout=args.timeout, poll=args.poll, server=args.server, on_poll=show)
-    if not args.quiet:
+    if not args.quiet and _live():
         sys.stderr.write("\r" + " " * 20 + "\r")
     _print_result(sub)
     return {"scored": 0, "failed": 1}.get(sub["status"], 2)
@@ -180,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PodiumError as e:
         status = f"error {e.status}: " if e.status else "error: "
-        print(f"{status}{e.code} {e.message}".replace("  ", " ").strip(), file=sys.stderr)
-        return 2 if e.code in REFUSED_HERE else 1
+        line = f"{status}{e.code} {e.message}".replace("  ", " ").strip()
+        if e.status == 401 and args.command != "login":
+            line += " (run `podium login` to get a new token, or set PODIUM_TOKEN)"
+        print(line, file=sys.stderr)
+        return 2  # refused or unreachable: the message says why (as `podium check` rejecting)
 
 
 if __name__ == "__main__":

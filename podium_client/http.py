@@ -6,6 +6,7 @@ Token: $PODIUM_TOKEN, else the config file ($XDG_CONFIG_HOME or ~/.config, podiu
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -109,6 +110,11 @@ def call(
         raise _error(e.code, e.read()) from None
     except urllib.error.URLError as e:
         raise PodiumError("unreachable", f"{url}: {e.reason}") from None
+    except (OSError, http.client.HTTPException) as e:
+        # Connected, then the connection failed (reset, closed without an answer, timed out):
+        # as unreachable, in one line, with what happened.
+        what = str(e) or type(e).__name__
+        raise PodiumError("unreachable", f"{url}: {what}") from None
 
 
 class Upload:

@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
+pytest_plugins = ["testsupport.browser"]  # the browser tests' `browser` and `page` fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = ROOT / "var" / "test"
 

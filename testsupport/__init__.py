@@ -12,4 +12,5 @@ engine). One module per concern:
 - `reliability`: what the reliability tests do to such a stack.
 - `netns`: another host for fault tests (a network namespace with its own address).
 - `web`: in-process Django helpers (uploads, waiting on real grading).
+- `browser`: the browser tests' fixtures (Playwright + Debian chromium), screenshots, overflow.
 """

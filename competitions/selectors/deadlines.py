@@ -44,7 +44,11 @@ def submission_lateness(
 ) -> int:
     """0 on time, else whole days late (started days count); Refused when it cannot be taken."""
     if competition.closed:
-        raise Refused("closed", "This competition is closed.")
+        closed = timezone.localtime(competition.closed_at or now)
+        raise Refused(
+            "closed",
+            f"This competition was closed by its instructors on {closed:%Y-%m-%d %H:%M %Z}.",
+        )
     deadline, _ = entrant_deadline(competition=competition, user=user, team=team)
     if now < deadline:
         return 0

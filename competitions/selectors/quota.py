@@ -13,6 +13,13 @@ from competitions.errors import QuotaExceeded, Refused
 from competitions.models import Competition, RefusedUpload, Submission, Team
 from competitions.selectors.deadlines import extension_for
 
+# What counts, in the words the pages show (the filter in quota_get is the rule itself).
+QUOTA_RULE = (
+    "Every accepted upload counts, also one that fails while it runs (time or memory limit, "
+    "crash, wrong output). Files refused at once (wrong format, unreadable, over the size "
+    "limit) do not count, nor do failures on the server's side."
+)
+
 
 def _when(moment: dt.datetime, now: dt.datetime) -> str:
     local = timezone.localtime(moment)
@@ -36,6 +43,14 @@ class Quota:
     @property
     def total_left(self) -> int:
         return max(self.total_limit - self.total_used, 0)
+
+    def blocked(self, now: dt.datetime) -> str | None:
+        """Why no submission is possible now (the message `check` would refuse with), or None."""
+        try:
+            self.check(now)
+        except QuotaExceeded as e:
+            return e.message
+        return None
 
     def check(self, now: dt.datetime) -> None:
         if self.total_used >= self.total_limit:

@@ -9,12 +9,13 @@ that worker scores against the settings it read when it started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from competitions.dataset_cache import dataset_load
 from competitions.errors import Refused
@@ -36,6 +37,7 @@ class CompetitionChange:
 
     requeued: int = 0
     split_rescored: int = 0
+    reopened: bool = False
 
 
 def _course_check(*, user: User, competition: Competition) -> None:
@@ -80,19 +82,34 @@ def competition_update(
         split_changed = any(getattr(competition, f) != getattr(before, f) for f in SPLIT_FIELDS)
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
+        # A close time moved into the future undoes an early close: the date is what people see.
+        reopened = (
+            before.closed
+            and competition.closes_at != before.closes_at
+            and competition.closes_at > timezone.now()
+        )
+        if reopened:
+            competition.closed, competition.closed_at = False, None
         competition.save()
         competition_deadline_refresh(competition=competition)
         changes = _changes(before, competition, values)
         if changes:
             audit_record(actor=user, action="edit", competition=competition, details=changes)
+        if reopened:
+            audit_record(
+                actor=user,
+                action="reopen",
+                competition=competition,
+                reason="close time moved later",
+            )
         if dataset_changed:
-            n = competition_rescore_all(
+            requeued = competition_rescore_all(
                 competition=competition, actor=user, reason="dataset changed"
             )
-            return CompetitionChange(requeued=n)
+            return CompetitionChange(requeued=requeued, reopened=reopened)
         if split_changed:
-            return _split_rescore(competition)
-    return CompetitionChange()
+            return replace(_split_rescore(competition), reopened=reopened)
+    return CompetitionChange(reopened=reopened)
 
 
 def _changes(before: Competition, after: Competition, values: dict[str, Any]) -> dict[str, Any]:

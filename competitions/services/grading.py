@@ -282,7 +282,10 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if attempts < settings.PODIUM_MAX_ATTEMPTS:
             line = _log(f"attempt {attempts} lost (worker gone or stuck); queued again")
             if _running(sid, attempts).update(
-                status=S.QUEUED, enqueued_at=now, log=Concat(F("log"), Value(line))
+                status=S.QUEUED,
+                enqueued_at=now,
+                queued_since=now,
+                log=Concat(F("log"), Value(line)),
             ):
                 grading_send(submission_id=str(sid), queue=queue)
                 counts["retried"] += 1

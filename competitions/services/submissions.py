@@ -205,7 +205,8 @@ def baseline_create(
 
 def submission_enqueue(*, submission: Submission) -> None:
     """Mark as queued now and send the task once the surrounding transaction commits."""
-    Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
+    now = timezone.now()
+    Submission.objects.filter(pk=submission.pk).update(enqueued_at=now, queued_since=now)
     sid, queue = str(submission.pk), submission.competition.queue
     transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
 
@@ -268,6 +269,9 @@ def submission_choose_final(*, user: User, submission: Submission) -> None:
         raise Refused("closed", "The competition is closed; the final choice is locked.")
     if submission.status != Submission.Status.SCORED or submission.is_baseline:
         raise Refused("not_scored", "Only a scored submission can be chosen.")
+    if submission.hidden or submission.disqualified:
+        state = "disqualified" if submission.disqualified else "hidden"
+        raise Refused("not_eligible", f"This submission was {state} by an instructor.")
     team = team_for_user(competition=competition, user=user)
     if team is not None and submission.team_id == team.pk:
         entrant = Submission.objects.filter(competition=competition, team=team)
@@ -295,11 +299,20 @@ def submission_set_flags(
     actor: Actor = None,
     reason: str = "",
 ) -> None:
+    """Hide or disqualify (with the reason the entrant is shown), or undo it. A flagged final
+    choice stays recorded but no longer counts: the standings take the entrant's best other."""
+    text_checked(reason=reason)
     fields: dict[str, Any] = {}
     if hidden is not None:
         fields["hidden"] = hidden
     if disqualified is not None:
         fields["disqualified"] = disqualified
+    if hidden or disqualified:
+        fields["flag_reason"] = reason.strip()[:300]
+    elif not fields.get("hidden", submission.hidden) and not fields.get(
+        "disqualified", submission.disqualified
+    ):
+        fields["flag_reason"] = ""  # no flag left, no reason to show
     if fields:
         with transaction.atomic():
             Submission.objects.filter(pk=submission.pk).update(**fields)
@@ -316,7 +329,22 @@ def submission_set_flags(
 
 
 def competition_close(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:
+    """Close now, before `closes_at`: private scores are revealed. Undone by competition_reopen
+    or by moving `closes_at` into the future (competitions.services.competitions)."""
     with transaction.atomic():
         Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
         audit_record(actor=actor, action="close", competition=competition, reason=reason)
         transaction.on_commit(deadlines_send)  # final standings go out now, not at the next pass
+
+
+def competition_reopen(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:
+    """Undo an early close; a competition past its `closes_at` needs a later one first."""
+    if timezone.now() >= competition.closes_at:
+        raise Refused(
+            "closes_in_past",
+            f"It closed at {timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}: "
+            "edit the competition and set a later close time to reopen it.",
+        )
+    with transaction.atomic():
+        Competition.objects.filter(pk=competition.pk).update(closed=False, closed_at=None)
+        audit_record(actor=actor, action="reopen", competition=competition, reason=reason)

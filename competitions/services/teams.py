@@ -62,12 +62,36 @@ def team_join(*, competition: Competition, user: User, code: str) -> Team:
     return team
 
 
-def team_leave(*, competition: Competition, user: User) -> None:
-    team = team_for_user(competition=competition, user=user)
+def _check_can_leave(*, competition: Competition, team: Team | None) -> Team:
     if team is None:
         raise Refused("no_team", "You are not in a team.")
+    if competition.is_finished():
+        raise Refused("closed", "This competition is closed.")
     if Submission.objects.filter(team=team).exists():
         raise Refused("team_submitted", "The team has submitted: members can no longer leave.")
+    return team
+
+
+def team_blockers(*, competition: Competition, user: User, team: Team | None) -> dict[str, str]:
+    """Why `user` cannot form or join a team ("join"), or leave theirs ("leave"), now: the
+    same checks the actions make, so a page offers only the buttons that can succeed."""
+    blockers = {}
+    checks = {
+        "join": lambda: _check_can_join(competition=competition, user=user),
+        "leave": lambda: _check_can_leave(competition=competition, team=team),
+    }
+    for action, check in checks.items():
+        try:
+            check()
+        except Refused as e:
+            blockers[action] = e.message
+    return blockers
+
+
+def team_leave(*, competition: Competition, user: User) -> None:
+    team = _check_can_leave(
+        competition=competition, team=team_for_user(competition=competition, user=user)
+    )
     with transaction.atomic():
         TeamMembership.objects.filter(team=team, user=user).delete()
         if not team.memberships.exists():

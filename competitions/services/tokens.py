@@ -21,9 +21,13 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new token for `user`; `too_many_tokens` (409) when they already hold the maximum."""
+def token_create(*, user: User, name: str = "token") -> tuple[ApiToken, str]:
+    """A new token for `user`; `too_many_tokens` (409) when they already hold the maximum, and
+    `bad_name` for a blank name (the name is how its owner tells tokens apart to revoke one)."""
     text_checked(name=name)
+    name = name.strip()
+    if not name:
+        raise Refused("bad_name", "Give the token a name (e.g. the machine it is for).")
     limit = settings.PODIUM_MAX_TOKENS_PER_USER
     with transaction.atomic():
         lock_user_tokens(user=user)  # two concurrent creations cannot both pass the count

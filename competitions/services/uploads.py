@@ -49,7 +49,8 @@ def filename_sanitize(name: str) -> str:
     """Display text only (the stored file gets a UUID name): base name, safe characters."""
     base = PurePath(name.replace("\\", "/")).name
     base = unicodedata.normalize("NFKC", base)
-    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "model"
+    # Brackets, plus and comma stay ("model (final).onnx"): the name is escaped wherever shown.
+    base = re.sub(r"[^\w.\-()\[\]+, ]+", "_", base).strip(" .") or "model"
     if len(base) > 100:
         stem, dot, ext = base.rpartition(".")
         base = (stem[: 100 - len(ext) - 1] + dot + ext) if dot else base[:100]

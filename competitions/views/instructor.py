@@ -14,20 +14,28 @@ from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
 from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
-from competitions.models import Course, HeldOutDataset
+from competitions.models import Competition, Course, HeldOutDataset, Submission
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
 from competitions.selectors.onboarding import roster_rows
-from competitions.selectors.submissions import submission_list_for_competition
+from competitions.selectors.submissions import (
+    SUBMISSION_FLAGS,
+    SUBMISSION_SORTS,
+    submission_list_filtered,
+)
 from competitions.services import courses, submissions
+from competitions.services.announcements import announcement_create
 from competitions.services.competitions import (
     CompetitionChange,
     competition_create,
     competition_update,
 )
-from competitions.services.datasets import dataset_import_uploads
+from competitions.services.datasets import DatasetWarnings, dataset_import_uploads
+from competitions.services.reference_baselines import baselines_attach_reference
 from competitions.views.http import AuthedRequest
 from competitions.views.lookup import or_404
+
+LIST_PARAMS = ("q", "status", "flag", "sort")  # the submissions list's filters (GET)
 
 
 def _require_instructor(request: AuthedRequest) -> None:
@@ -63,18 +71,21 @@ def competition_edit(request: AuthedRequest, slug: str | None = None) -> HttpRes
     form = CompetitionForm(request.POST or None, instance=instance, courses=taught)
     if request.method == "POST" and form.is_valid():
         try:
+            values = dict(form.cleaned_data)
+            attach = values.pop("attach_baselines", False)
             if instance is None:
-                competition = competition_create(user=request.user, values=form.cleaned_data)
+                competition = competition_create(user=request.user, values=values)
                 change = CompetitionChange()
+                if attach:
+                    n = len(baselines_attach_reference(competition=competition))
+                    messages.info(request, f"{n} reference baselines queued for grading.")
             else:
                 competition = instance
-                change = competition_update(
-                    competition=instance, user=request.user, values=form.cleaned_data
-                )
+                change = competition_update(competition=instance, user=request.user, values=values)
         except ServiceError as e:
             form.add_error("course" if e.code == "course_required" else None, e.message)
         else:
-            messages.success(request, _saved_message(change))
+            messages.success(request, _saved_message(competition, change))
             return redirect("competitions:detail", slug=competition.slug)
     if instance is None and not request.POST:
         form.initial.setdefault("opens_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
@@ -83,8 +94,13 @@ def competition_edit(request: AuthedRequest, slug: str | None = None) -> HttpRes
     )
 
 
-def _saved_message(change: CompetitionChange) -> str:
+def _saved_message(competition: Competition, change: CompetitionChange) -> str:
     parts = ["Competition saved."]
+    closes = f"{timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}"
+    if change.reopened:
+        parts.append(f"It is open again: submissions are accepted until {closes}.")
+    elif competition.is_finished():
+        parts.append("It is closed: submissions are not accepted.")
     if change.split_rescored:
         parts.append(f"Split scores of {change.split_rescored} submissions recomputed.")
     if change.requeued:
@@ -96,6 +112,7 @@ def _saved_message(change: CompetitionChange) -> str:
 def dataset_import(request: AuthedRequest) -> HttpResponse:
     _require_instructor(request)
     form = DatasetImportForm(request.POST or None, request.FILES or None)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
             ds = dataset_import_uploads(
@@ -103,13 +120,22 @@ def dataset_import(request: AuthedRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 split=form.cleaned_data["split"] or "test",
                 user=request.user,
+                confirmed=form.cleaned_data["confirm"],
             )
+        except DatasetWarnings as e:
+            warnings = e.warnings
         except ServiceError as e:
             form.add_error(None, f"{e.code}: {e.message}")
         else:
             messages.success(request, f"Imported {ds.name}: {ds.n_images} images.")
             return redirect("competitions:dataset", pk=ds.pk)
-    return render(request, "competitions/instructor/dataset_import.html", {"form": form})
+    if not warnings:
+        del form.fields["confirm"]  # asked only about warnings the instructor has seen
+    return render(
+        request,
+        "competitions/instructor/dataset_import.html",
+        {"form": form, "warnings": warnings},
+    )
 
 
 @login_required
@@ -173,8 +199,15 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
         "competitions/instructor/submissions.html",
         {
             "competition": competition,
-            "submissions": submission_list_for_competition(competition=competition)[:500],
+            "submissions": submission_list_filtered(
+                competition=competition, **{k: request.GET.get(k, "") for k in LIST_PARAMS}
+            )[:500],
+            "filters": {k: request.GET.get(k, "") for k in LIST_PARAMS},
+            "sorts": list(SUBMISSION_SORTS),
+            "flags": list(SUBMISSION_FLAGS),
+            "statuses": Submission.Status.values,
             "baselines": baseline_choices(competition=competition),
+            "now": timezone.now(),
         },
     )
 
@@ -184,19 +217,34 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
 def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     reason = request.POST.get("reason", "")
-    if action not in ("close", "rescore_all"):
-        raise Http404("No such action")
     try:
         if action == "close":
             submissions.competition_close(
                 competition=competition, actor=request.user, reason=reason
             )
             messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
-        else:
+        elif action == "reopen":
+            submissions.competition_reopen(
+                competition=competition, actor=request.user, reason=reason
+            )
+            closes = f"{timezone.localtime(competition.closes_at):%Y-%m-%d %H:%M %Z}"
+            messages.success(request, f"Reopened: submissions are accepted until {closes}.")
+        elif action == "announce":
+            announcement_create(
+                competition=competition,
+                user=request.user,
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+            )
+            messages.success(request, "Announced on the competition page.")
+            return redirect("competitions:detail", slug=slug)
+        elif action == "rescore_all":
             n = submissions.competition_rescore_all(
                 competition=competition, actor=request.user, reason=reason
             )
             messages.success(request, f"{n} submissions queued for rescoring.")
+        else:
+            raise Http404("No such action")
     except ServiceError as e:
         messages.error(request, e.message)
     return redirect("competitions:submissions", slug=slug)
@@ -227,8 +275,17 @@ def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpRespo
     except ServiceError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, f"Done: {action}.")
+        messages.success(request, _DONE[action])
     return redirect(_safe_next(request) or reverse("competitions:submission", args=[sub.pk]))
+
+
+_DONE = {
+    "rescore": "Queued for rescoring.",
+    "hide": "Hidden: off the leaderboard; the student sees it is hidden, and why.",
+    "unhide": "Shown again on the leaderboard.",
+    "disqualify": "Disqualified: off the standings; the student sees it, and why.",
+    "requalify": "Requalified: it counts again.",
+}
 
 
 def _safe_next(request: AuthedRequest) -> str | None:

@@ -8,13 +8,15 @@ from django.shortcuts import render
 from competitions.selectors import access
 from competitions.selectors.exports import late_days_of
 from competitions.selectors.leaderboard import leaderboard_get, leaderboard_page
-from competitions.views.lookup import or_404
+from competitions.views.lookup import competition_or_login
 
 PAGE_SIZE = 100  # rendering is the page's main cost: 100 rows take a few ms
 
 
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
-    competition = or_404(access.competition_get_visible, user=request.user, slug=slug)
+    competition = competition_or_login(request, slug)
+    if isinstance(competition, HttpResponse):
+        return competition
     instructor = access.competition_is_instructor(user=request.user, competition=competition)
     finished = competition.is_finished()
     private = finished or (instructor and request.GET.get("split") == "private")

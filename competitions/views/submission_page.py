@@ -4,20 +4,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.access import AnyUser
 from competitions.selectors.audit import audit_for_submission
+from competitions.selectors.quota import quota_get
+from competitions.selectors.submissions import submission_counted
+from competitions.services.teams import team_for_user
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
-    """Rows for the heat-map table: shade = share of the true class's images."""
+    """Rows for the heat-map table: shade = share of the true class's images; any error is tinted
+    clearly (at least 0.25, and four times its share), so a few confusions stand out."""
     rows = []
     for i, row in enumerate(confusion or []):
         total = max(sum(row), 1)
-        cells = [{"n": n, "alpha": round(n / total, 3), "diag": i == j} for j, n in enumerate(row)]
+        cells = [
+            {
+                "n": n,
+                "alpha": round(
+                    n / total if i == j else (min(1.0, 0.25 + 4 * n / total) if n else 0), 3
+                ),
+                "diag": i == j,
+            }
+            for j, n in enumerate(row)
+        ]
         rows.append({"name": classes[i] if i < len(classes) else str(i), "cells": cells})
     return rows
+
+
+def _resubmit_offer(*, sub: Submission, user: AnyUser, flagged: bool) -> dict[str, Any] | None:
+    """The diagnosis' preset and the submissions left, when its entrant can resubmit now."""
+    preset = (sub.result or {}).get("suggested_preprocess")
+    competition = sub.competition
+    if not preset or sub.is_baseline or flagged or not user.is_authenticated:
+        return None
+    team = team_for_user(competition=competition, user=user)
+    mine = sub.user_id == user.pk and sub.team_id is None
+    if not (mine or (team is not None and sub.team_id == team.pk)):
+        return None
+    now = timezone.now()
+    quota = quota_get(competition=competition, user=user, team=team, now=now)
+    blocked = quota.blocked(now) or (
+        None if competition.accepts_submissions(now) else "Submissions are not accepted now."
+    )
+    return {"preset": preset, "left": quota.daily_left, "blocked": blocked}
 
 
 def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
@@ -33,7 +66,13 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         for i, acc in enumerate(scores.get("per_class_accuracy") or [])
     ]
     result = sub.result or {}
+    flagged = sub.hidden or sub.disqualified
+    counted = None
+    if flagged and sub.is_final and not sub.is_baseline:
+        # The entrant chose it, the standings use another one: say which.
+        counted = submission_counted(competition=competition, user=sub.user, team=sub.team)
     return {
+        "resubmit": _resubmit_offer(sub=sub, user=user, flagged=flagged),
         "sub": sub,
         "competition": competition,
         "is_instructor": instructor,
@@ -48,9 +87,12 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "adaptation": result.get("adaptation") or [],
         "diagnosis": result.get("diagnosis"),
         "progress_pct": int(round(sub.progress * 100)),
+        "flagged": flagged,
+        "counted": counted,
         "can_choose": (
             sub.status == Submission.Status.SCORED
             and not sub.is_baseline
+            and not flagged
             and not finished
             and (sub.user_id == user.pk or sub.team_id is not None)
         ),

@@ -17,7 +17,13 @@ document.addEventListener("DOMContentLoaded", () => {
       animation: false,
       maintainAspectRatio: false,
       scales: { x: { type: "logarithmic", title: { display: true, text: "parameters (log)" } }, y: { title: { display: true, text: "score" } } },
-      plugins: { tooltip: { callbacks: { label: (c) => `${c.raw.name}: ${c.raw.y.toFixed(4)} (${c.raw.x} params)` } } },
+      plugins: {
+        tooltip: {
+          // The front's line passes through the same points: one tooltip line per entry, not two.
+          filter: (item) => item.dataset.type !== "line",
+          callbacks: { label: (c) => `${c.raw.name}: ${c.raw.y.toFixed(4)} (${c.raw.x.toLocaleString("en-US")} params)` },
+        },
+      },
     },
   });
 });

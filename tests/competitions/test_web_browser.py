@@ -1,67 +1,20 @@
 """Browser tests: Playwright driving Debian's chromium against a live server and a real worker.
 
-Screenshots of every page visited go to artifacts/screenshots/. Skipped (with the reason) when
-/usr/bin/chromium is missing: `apt-get install -y chromium`.
+Fixtures and helpers: testsupport/browser.py (screenshots of every page visited go to
+artifacts/screenshots/; skipped with the reason when /usr/bin/chromium is missing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import warnings
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
+from testsupport.browser import login, shot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        reason = f"browser tests skipped: {CHROMIUM} not found (apt-get install -y chromium)"
-        warnings.warn(reason, stacklevel=1)  # shown in the warnings summary, even with -q
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test body still uses the ORM.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def login(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    shot(page, "login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_student_uploads_watches_score_and_finds_leaderboard_row(
@@ -163,6 +116,7 @@ def test_instructor_creates_competition_imports_dataset_closes_and_downloads_csv
     page.click("text=All submissions")
     page.wait_for_selector("#close-competition")
     shot(page, "instructor-submissions")
+    page.once("dialog", lambda dialog: dialog.accept())  # closing asks first
     page.click("#close-competition")
     page.wait_for_selector("text=Closed: the private leaderboard")
     shot(page, "instructor-closed")
@@ -186,7 +140,7 @@ def test_student_uploads_a_keras_file_as_saved_and_sees_its_layers(
 
     competition.allowed_formats = ["onnx", "npz", "keras"]
     competition.save(update_fields=["allowed_formats"])
-    model = ROOT / "tests" / "grader" / "keras_fixtures" / "mnist_k3.keras"
+    model = Path(__file__).resolve().parents[1] / "grader" / "keras_fixtures" / "mnist_k3.keras"
     base = live_server.url
     login(page, base, "alice", "pw-alice-123")
     page.goto(f"{base}/c/{competition.slug}/")

@@ -65,7 +65,7 @@ def test_submit_page_refuses_a_nul_in_the_note(users, competition, models):
     client = _logged_in(users["alice"])
     url = reverse("competitions:submit", args=[competition.slug])
     page = client.post(url, {"file": upload(models["good"]), "note": NUL_TEXT}, follow=True)
-    assert page.status_code == 200
+    assert page.status_code == 400  # the form shown again, the error beside the note
     assert "Null characters are not allowed." in page.content.decode()  # Django's form check
     assert not Submission.objects.exists()
 

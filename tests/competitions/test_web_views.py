@@ -92,7 +92,12 @@ def test_course_competition_hidden_from_outsiders(client, users, competition):
     )
     assert competition.title not in client.get("/").content.decode()
     client.logout()
-    assert client.get(reverse("competitions:detail", args=[competition.slug])).status_code == 404
+    # Logged out: the login page (then the competition), for a slug that does not exist too,
+    # so the redirect reveals nothing.
+    for slug in (competition.slug, "no-such-competition"):
+        response = client.get(reverse("competitions:detail", args=[slug]))
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next=/c/{slug}/"
 
 
 def test_students_get_404_on_instructor_pages(client, users, competition):

@@ -251,6 +251,7 @@ def test_raw_trained_model_declared_unit_gets_a_raw_diagnosis_from_the_sample_on
     assert r.diagnosis is not None
     assert "0..255" in r.diagnosis and "raw" in r.diagnosis
     assert "public training images" in r.diagnosis
+    assert r.suggested_preprocess == "raw"  # what a page offers to resubmit with
     assert r.scores["sample_accuracy"] < 0.5
     runs = runs_sent(sent_to_child)
     # One run of the held-out images (the first: the diagnosis follows a poor score), then the
@@ -274,7 +275,7 @@ def test_right_preprocessing_costs_only_the_probe_and_gets_no_diagnosis(
     sent_to_child: Frames,
 ) -> None:
     r = grader.grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
-    assert r.diagnosis is None and r.accuracy > 0.8
+    assert r.diagnosis is None and r.suggested_preprocess is None and r.accuracy > 0.8
     runs = runs_sent(sent_to_child)[1:]  # after the held-out run
     probe = f"0-{diagnose.PROBE_SIZE}"
     assert runs and all(key.endswith(probe) for key, _ in runs if key)  # cached under its key

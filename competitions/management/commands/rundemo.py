@@ -1,8 +1,15 @@
 """manage.py rundemo [ADDRPORT]: the web server and a Celery worker (with beat for the sweeper)
-together in the foreground; Ctrl-C stops both. For development and classroom demos only."""
+together in the foreground; Ctrl-C, SIGTERM and SIGHUP (a service manager, CI, a closed terminal)
+stop both. For development and classroom demos only.
+
+The children run in their own sessions (a Ctrl-C reaches them once, through us), so a signal
+that only reaches this process must be passed on: SIGTERM and SIGHUP are handled like Ctrl-C,
+and on Linux each child also gets SIGTERM from the kernel if this process dies without cleaning
+up (SIGKILL). runserver runs without its autoreloader, whose own child would outlive it."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -12,6 +19,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # the same way out as Ctrl-C: stop both children, then exit
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Command(BaseCommand):
@@ -41,13 +62,19 @@ class Command(BaseCommand):
                 "-l",
                 "info",
             ],
-            "web": [py, "manage.py", "runserver", opts["addrport"]],
+            "web": [py, "manage.py", "runserver", "--noreload", opts["addrport"]],
         }
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupt)
         procs = {
-            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True)
+            name: subprocess.Popen(
+                cmd, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent
+            )
             for name, cmd in commands.items()
         }
         self.stdout.write(f"Podium at http://{opts['addrport']}/  (Ctrl-C stops web and worker)")
+        self.stdout.write(", ".join(f"{name} pid {p.pid}" for name, p in procs.items()))
+        self.stdout.flush()
         try:
             while all(p.poll() is None for p in procs.values()):
                 time.sleep(0.5)
@@ -56,6 +83,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("stopping…")
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the cleanup
             for p in procs.values():
                 if p.poll() is None:
                     os.killpg(p.pid, signal.SIGTERM)

@@ -22,6 +22,7 @@ from competitions.errors import ServiceError
 from competitions.models import Competition, Course, HeldOutDataset, Membership, Submission
 from competitions.services.datasets import dataset_import
 from competitions.services.grading import submission_grade
+from competitions.services.reference_baselines import baseline_user
 from competitions.services.submissions import baseline_create
 
 User = get_user_model()
@@ -68,12 +69,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         users = {name: self._user(name, pw, staff) for name, pw, staff in USERS}
-        system, _ = User.objects.get_or_create(
-            username="podium-baselines", defaults={"is_staff": True}
-        )
-        if system.has_usable_password():
-            system.set_unusable_password()
-            system.save()
+        system = baseline_user()
         course, _ = Course.objects.get_or_create(
             slug="demo", defaults={"name": "Demo course", "enrollment_code": "DEMO2026"}
         )
