@@ -169,3 +169,48 @@ def test_instructor_grants_an_exception_and_the_student_sees_it(
     note = alice.inner_text("#my-extension")
     assert "3 more in all" in note and "uploads lost in the outage" in note
     assert "total 0/13" in alice.content()
+
+
+def test_grade_policy_set_in_the_form_grades_a_worker_scored_entry_in_the_csv(
+    chromium, live_server, users, course, competition, models, celery_worker, tmp_path
+):
+    import csv
+    import io
+
+    base = live_server.url
+    model = tmp_path / "alice.onnx"
+    model.write_bytes(models["good"])
+    alice = chromium.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    _log_in(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    alice.set_input_files("#submit-form input[name=file]", str(model))
+    alice.click("#submit-form button[type=submit]")
+    alice.wait_for_url(f"{base}/s/**")
+    alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+
+    teacher = chromium.new_context(accept_downloads=True).new_page()
+    teacher.set_default_timeout(30_000)
+    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(f"{base}/teach/c/{competition.slug}/edit/")
+    form = "#competition-form"
+    teacher.select_option(f"{form} select[name=late_policy]", "penalty")
+    teacher.fill(f"{form} input[name=late_penalty_pct]", "20")
+    teacher.fill(
+        f"{form} textarea[name=grade_policy]",
+        '{"kind": "thresholds", "steps": [[0.5, 100], [0.2, 60]], "none": 10}',
+    )
+    teacher.click(f"{form} button[type=submit]")
+    teacher.wait_for_url(f"{base}/c/{competition.slug}/")
+    teacher.goto(f"{base}/teach/c/{competition.slug}/submissions/")
+    teacher.fill("input[name=reason]", "end of term")
+    teacher.click("#close-competition")
+    teacher.wait_for_selector("text=Closed: the private leaderboard")
+    with teacher.expect_download() as info:
+        teacher.click("#grades-csv")
+    rows = {
+        r["username"]: r for r in csv.DictReader(io.StringIO(Path(info.value.path()).read_text()))
+    }
+    assert float(rows["alice"]["final_private_score"]) > 0.5
+    assert rows["alice"]["grade"] == "100.0" and rows["bob"]["grade"] == "10.0"
+    assert "no scored entry → 10" in rows["bob"]["grade_policy"]
