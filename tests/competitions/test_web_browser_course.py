@@ -5,16 +5,14 @@ student show it). Skipped (with the reason) without chromium."""
 
 from __future__ import annotations
 
-import os
 import re
-import warnings
 from pathlib import Path
 
 import pytest
 
+from testsupport.browser import login
 from testsupport.mail import SmtpServer
 
-CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
@@ -27,44 +25,17 @@ def smtp(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def chromium():
-    if not Path(CHROMIUM).exists():
-        reason = f"browser tests skipped: {CHROMIUM} not found (apt-get install -y chromium)"
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test body uses the ORM too
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def _log_in(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competitions(
-    chromium, live_server, settings, smtp, users, course, competition, tmp_path
+    browser, live_server, settings, smtp, users, course, competition, tmp_path
 ):
     settings.MAILERS = {"default": smtp.mailer()}
     base = live_server.url
     roster = tmp_path / "roster.csv"
     roster.write_text("username,email,first_name\nnewbie,newbie@example.org,Nora\n")
 
-    teacher = chromium.new_context().new_page()
+    teacher = browser.new_context().new_page()
     teacher.set_default_timeout(30_000)
-    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    login(teacher, base, "teacher", "pw-teacher-123")
     teacher.goto(f"{base}/teach/courses/{course.slug}/roster/")
     teacher.set_input_files("#roster-form input[name=csv_file]", str(roster))
     teacher.click("#roster-form button[type=submit]")
@@ -80,7 +51,7 @@ def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competiti
     link = re.search(r"(http://\S+/invite/\S+/)", body)
     assert link, body
 
-    student = chromium.new_context().new_page()
+    student = browser.new_context().new_page()
     student.set_default_timeout(30_000)
     student.goto(link.group(1))
     assert student.inner_text("#invited-username") == "newbie"
@@ -91,22 +62,22 @@ def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competiti
     student.wait_for_selector(f"text={competition.title}")
     student.screenshot(path=str(SHOTS / "invited-student-home.png"), full_page=True)
 
-    again = chromium.new_context().new_page()
-    _log_in(again, base, "newbie", "a-Good-pass-42")
+    again = browser.new_context().new_page()
+    login(again, base, "newbie", "a-Good-pass-42")
     assert competition.title in again.content()
     teacher.reload()
     assert teacher.locator('tr[data-username="newbie"] .account-state').inner_text() == "active"
 
 
 def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
-    chromium, live_server, users, course, competition, models, celery_worker, tmp_path
+    browser, live_server, users, course, competition, models, celery_worker, tmp_path
 ):
     base = live_server.url
     model = tmp_path / "alice.onnx"
     model.write_bytes(models["good"])
-    alice = chromium.new_context().new_page()
+    alice = browser.new_context().new_page()
     alice.set_default_timeout(30_000)
-    _log_in(alice, base, "alice", "pw-alice-123")
+    login(alice, base, "alice", "pw-alice-123")
     alice.goto(f"{base}/c/{competition.slug}/")
     alice.set_input_files("#submit-form input[name=file]", str(model))
     alice.click("#submit-form button[type=submit]")
@@ -114,13 +85,14 @@ def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
     alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
     submission_url = alice.url
 
-    teacher = chromium.new_context().new_page()
+    teacher = browser.new_context().new_page()
     teacher.set_default_timeout(30_000)
-    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    login(teacher, base, "teacher", "pw-teacher-123")
     teacher.goto(submission_url)
-    teacher.fill("#disqualify-form input[name=reason]", "same weights as bob's upload")
-    teacher.click("#disqualify-form button[type=submit]")
-    teacher.wait_for_selector("text=Done: disqualify")
+    teacher.on("dialog", lambda dialog: dialog.accept())  # "Remove this submission ...?"
+    teacher.fill("#flag-reason", "same weights as bob's upload")
+    teacher.click("#disqualify")
+    teacher.wait_for_selector("text=Disqualified: off the standings")
     teacher.goto(f"{base}/teach/")
     teacher.click("text=Staff log")
     teacher.select_option("#audit-filter select[name=action]", "disqualify")
@@ -144,12 +116,12 @@ def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
 
 
 def test_instructor_grants_an_exception_and_the_student_sees_it(
-    chromium, live_server, users, course, competition
+    browser, live_server, users, course, competition
 ):
     base = live_server.url
-    teacher = chromium.new_context().new_page()
+    teacher = browser.new_context().new_page()
     teacher.set_default_timeout(30_000)
-    _log_in(teacher, base, "teacher", "pw-teacher-123")
+    login(teacher, base, "teacher", "pw-teacher-123")
     teacher.goto(f"{base}/c/{competition.slug}/")
     teacher.click("text=Exceptions")
     form = "#exception-form"
@@ -162,10 +134,56 @@ def test_instructor_grants_an_exception_and_the_student_sees_it(
     SHOTS.mkdir(parents=True, exist_ok=True)
     teacher.screenshot(path=str(SHOTS / "instructor-exceptions.png"), full_page=True)
 
-    alice = chromium.new_context().new_page()
+    alice = browser.new_context().new_page()
     alice.set_default_timeout(30_000)
-    _log_in(alice, base, "alice", "pw-alice-123")
+    login(alice, base, "alice", "pw-alice-123")
     alice.goto(f"{base}/c/{competition.slug}/")
     note = alice.inner_text("#my-extension")
     assert "3 more in all" in note and "uploads lost in the outage" in note
-    assert "total 0/13" in alice.content()
+    assert "of 13 in total" in alice.inner_text("#quota")
+
+
+def test_grade_policy_set_in_the_form_grades_a_worker_scored_entry_in_the_csv(
+    browser, live_server, users, course, competition, models, celery_worker, tmp_path
+):
+    import csv
+    import io
+
+    base = live_server.url
+    model = tmp_path / "alice.onnx"
+    model.write_bytes(models["good"])
+    alice = browser.new_context().new_page()
+    alice.set_default_timeout(30_000)
+    login(alice, base, "alice", "pw-alice-123")
+    alice.goto(f"{base}/c/{competition.slug}/")
+    alice.set_input_files("#submit-form input[name=file]", str(model))
+    alice.click("#submit-form button[type=submit]")
+    alice.wait_for_url(f"{base}/s/**")
+    alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+
+    teacher = browser.new_context(accept_downloads=True).new_page()
+    teacher.set_default_timeout(30_000)
+    login(teacher, base, "teacher", "pw-teacher-123")
+    teacher.goto(f"{base}/teach/c/{competition.slug}/edit/")
+    form = "#competition-form"
+    teacher.select_option(f"{form} select[name=late_policy]", "penalty")
+    teacher.fill(f"{form} input[name=late_penalty_pct]", "20")
+    teacher.fill(
+        f"{form} textarea[name=grade_policy]",
+        '{"kind": "thresholds", "steps": [[0.5, 100], [0.2, 60]], "none": 10}',
+    )
+    teacher.click(f"{form} button[type=submit]")
+    teacher.wait_for_url(f"{base}/c/{competition.slug}/")
+    teacher.goto(f"{base}/teach/c/{competition.slug}/submissions/")
+    teacher.on("dialog", lambda dialog: dialog.accept())  # "Close ... now?"
+    teacher.fill("input[name=reason] >> nth=0", "end of term")
+    teacher.click("#close-competition")
+    teacher.wait_for_selector("text=Closed: the private leaderboard")
+    with teacher.expect_download() as info:
+        teacher.click("#grades-csv")
+    rows = {
+        r["username"]: r for r in csv.DictReader(io.StringIO(Path(info.value.path()).read_text()))
+    }
+    assert float(rows["alice"]["final_private_score"]) > 0.5
+    assert rows["alice"]["grade"] == "100.0" and rows["bob"]["grade"] == "10.0"
+    assert "no scored entry → 10" in rows["bob"]["grade_policy"]
