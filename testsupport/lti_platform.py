@@ -1,0 +1,307 @@
+"""A simulated LTI 1.3 platform (an LMS) on loopback, for the LTI tests.
+
+It has its own RSA key and serves, from a threaded http.server on 127.0.0.1:
+- GET  /jwks                      its public keys (launch id_tokens are signed with them);
+- POST /token                     OAuth2 client credentials: the tool's client assertion (RFC 7523)
+                                  is verified against the tool's JWKS, then a bearer token is given;
+- GET  /memberships               NRPS membership container (needs a token);
+- GET/POST /lineitems             AGS line-items container; POST /lineitems/<n>/scores a score.
+Everything the tool sent is kept (`scores`, `token_requests`) for the tests to check.
+`launch()` drives a whole launch through Django's test client: OIDC login initiation, the auth
+redirect, a signed id_token posted to /lti/launch/.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+AGS_SCOPES = [
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+]
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+
+@dataclass
+class Member:
+    user_id: str
+    roles: list[str]
+    name: str = ""
+    email: str = ""
+    status: str = "Active"
+
+
+@dataclass
+class SimulatedPlatform:
+    client_id: str = "podium-client"
+    deployment_id: str = "dep-1"
+    context_id: str = "course-42"
+    tool_jwks: dict[str, Any] = field(default_factory=dict)  # the tool's /lti/jwks/ answer
+    members: list[Member] = field(default_factory=list)
+    lineitems: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
+    fail_scores: int = 0  # answer this many score posts with 503 first
+
+    def __post_init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "platform-" + secrets.token_hex(4)
+        self.tokens: set[str] = set()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.issuer = self.url
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what a registration needs ---------------------------------------------------------
+    @property
+    def auth_url(self) -> str:
+        return self.url + "/auth"
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/token"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.url + "/jwks"
+
+    def jwks(self) -> dict[str, Any]:
+        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        return {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+
+    def add_lineitem(self, label: str, **extra: Any) -> dict[str, Any]:
+        item = {
+            "id": f"{self.url}/lineitems/{len(self.lineitems) + 1}",
+            "label": label,
+            "scoreMaximum": 100,
+            **extra,
+        }
+        self.lineitems.append(item)
+        return item
+
+    # -- launches ----------------------------------------------------------------------------
+    def claims(
+        self, *, sub: str, roles: list[str], target: str, nonce: str, **extra: Any
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "given_name": f"Given {sub}",
+            "family_name": "Family",
+            "email": f"{sub}@lms.example.org",
+            LTI + "message_type": "LtiResourceLinkRequest",
+            LTI + "version": "1.3.0",
+            LTI + "deployment_id": self.deployment_id,
+            LTI + "target_link_uri": target,
+            LTI + "roles": roles,
+            LTI + "resource_link": {"id": "link-1", "title": "Digits"},
+            LTI + "context": {
+                "id": self.context_id,
+                "label": "ML101",
+                "title": "Machine learning 101",
+            },
+            "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
+                "context_memberships_url": self.url + "/memberships",
+                "service_versions": ["2.0"],
+            },
+            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
+                "scope": AGS_SCOPES,
+                "lineitems": self.url + "/lineitems",
+            },
+        }
+        body.update(extra)
+        return body
+
+    def sign(self, body: dict[str, Any], *, key: Any = None, kid: str | None = None) -> str:
+        return jwt.encode(
+            body, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid}
+        )
+
+    def login(self, client: Any, *, target: str, tool: str = "http://testserver") -> dict[str, str]:
+        """OIDC login initiation, as the LMS starts it; returns the auth request's parameters."""
+        r = client.get(
+            "/lti/login/",
+            {
+                "iss": self.issuer,
+                "client_id": self.client_id,
+                "login_hint": "hint",
+                "target_link_uri": target,
+                "lti_message_hint": "msg",
+            },
+        )
+        assert r.status_code == 302, r.content[:500]
+        url = urlsplit(r["Location"])
+        assert f"{url.scheme}://{url.netloc}{url.path}" == self.auth_url
+        return {k: v[0] for k, v in parse_qs(url.query).items()}
+
+    def launch(
+        self,
+        client: Any,
+        *,
+        sub: str,
+        roles: list[str],
+        target: str,
+        tamper: Any = None,
+        **extra: Any,
+    ) -> Any:
+        """A whole launch; `tamper(body) -> token` replaces the honest signing step."""
+        auth = self.login(client, target=target)
+        body = self.claims(sub=sub, roles=roles, target=target, nonce=auth["nonce"], **extra)
+        token = tamper(body) if tamper else self.sign(body)
+        self.last_post = {"id_token": token, "state": auth["state"]}
+        return client.post(auth["redirect_uri"], self.last_post)
+
+    # -- service side ------------------------------------------------------------------------
+    def check_assertion(self, form: dict[str, str]) -> str:
+        assertion = form["client_assertion"]
+        kid = jwt.get_unverified_header(assertion)["kid"]
+        jwk = next(k for k in self.tool_jwks["keys"] if k["kid"] == kid)
+        claims = jwt.decode(
+            assertion, jwt.PyJWK(jwk), algorithms=["RS256"], audience=self.token_url
+        )
+        assert claims["iss"] == claims["sub"] == self.client_id
+        assert form["grant_type"] == "client_credentials"
+        assert (
+            form["client_assertion_type"]
+            == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        )
+        return form["scope"]
+
+    def public_pem(self) -> str:
+        return (
+            self.key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    platform: SimulatedPlatform
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if token not in self.platform.tokens:
+            self._send(401, {"error": "invalid_token"})
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/jwks":
+            self._send(200, self.platform.jwks())
+        elif not self._authorized():
+            return
+        elif path == "/memberships":
+            self._members()
+        elif path == "/lineitems":
+            self._send(
+                200, self.platform.lineitems, "application/vnd.ims.lis.v2.lineitemcontainer+json"
+            )
+        else:
+            self._send(404, {"error": "not found"})
+
+    def _members(self) -> None:
+        p = self.platform
+        members = [
+            {
+                "user_id": m.user_id,
+                "roles": m.roles,
+                "name": m.name,
+                "email": m.email,
+                "status": m.status,
+                "given_name": m.name.split(" ")[0],
+                "family_name": "",
+            }
+            for m in p.members
+        ]
+        body = {"id": p.url + "/memberships", "context": {"id": p.context_id}, "members": members}
+        self._send(200, body, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path == "/token":
+            self._token(raw)
+        elif not self._authorized():
+            return
+        elif path == "/lineitems":
+            fields = {k: v for k, v in json.loads(raw).items() if k != "id"}
+            self._send(
+                201,
+                self.platform.add_lineitem(**fields),
+                "application/vnd.ims.lis.v2.lineitem+json",
+            )
+        elif path.startswith("/lineitems/") and path.endswith("/scores"):
+            self._score(path, raw)
+        else:
+            self._send(404, {"error": "not found"})
+
+    def _token(self, raw: bytes) -> None:
+        form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        try:
+            scope = self.platform.check_assertion(form)
+        except Exception as e:  # a bad assertion: the answer says why
+            self._send(400, {"error": "invalid_client", "detail": str(e)})
+            return
+        token = uuid.uuid4().hex
+        self.platform.tokens.add(token)
+        self.platform.token_requests.append(form)
+        self._send(
+            200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
+        )
+
+    def _score(self, path: str, raw: bytes) -> None:
+        p = self.platform
+        if self.headers.get("Content-Type") != "application/vnd.ims.lis.v1.score+json":
+            self._send(415, {"error": "score content type"})
+        elif p.fail_scores > 0:
+            p.fail_scores -= 1
+            self._send(503, {"error": "try again"})
+        else:
+            score = json.loads(raw)
+            score["lineitem"] = p.url + path.removesuffix("/scores")
+            p.scores.append(score)
+            self._send(200, {})
+
+
+def _handler(platform: SimulatedPlatform) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"platform": platform})
