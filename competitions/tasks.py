@@ -8,6 +8,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection
 
+from competitions.lti.grades import lti_grades_due, lti_grades_push
+from competitions.lti.roster import lti_roster_sync
+from competitions.models import Competition
 from competitions.services.grading import (
     AttemptLost,
     submission_grade,
@@ -46,3 +49,26 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
 @shared_task(name="competitions.tasks.sweep_submissions", ignore_result=True)
 def sweep_submissions() -> dict[str, int]:
     return submissions_sweep()
+
+
+@shared_task(
+    bind=True, name="competitions.tasks.lti_push_grades", ignore_result=True, max_retries=5
+)
+def lti_push_grades(self: Any, competition_id: int) -> dict[str, int]:
+    """LMS grade passback after a close; failed posts are retried with backoff (and by the
+    periodic pass), and stay on the instructor's page until one succeeds."""
+    competition = Competition.objects.filter(pk=competition_id).first()
+    if competition is None:
+        return {}
+    report = lti_grades_push(competition=competition)
+    if report.failed:
+        raise self.retry(countdown=60 * 2**self.request.retries)
+    return {"posted": report.posted, "unchanged": report.unchanged}
+
+
+@shared_task(name="competitions.tasks.lti_sync_rosters", ignore_result=True)
+def lti_sync_rosters() -> dict[str, int]:
+    """Periodic (beat): every LMS context's roster (NRPS), then grades of recent closes."""
+    report = lti_roster_sync()
+    lti_grades_due()
+    return {"contexts": report.contexts, "added": report.added, "errors": report.errors}

@@ -257,6 +257,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("PODIUM_SWEEP_SECONDS", 60, minimum=5)),
         "options": {"queue": "cpu"},
     },
+    # LMS rosters (NRPS) of every LTI context, then grade passback of recent closes (idempotent).
+    "lti-sync": {
+        "task": "competitions.tasks.lti_sync_rosters",
+        "schedule": float(env_int("PODIUM_LTI_SYNC_SECONDS", 3600, minimum=60)),
+        "options": {"queue": "cpu"},
+    },
 }
 # Submissions left queued this long without a worker taking them are sent again.
 PODIUM_REQUEUE_AFTER_S = env_int("PODIUM_REQUEUE_AFTER_S", 300, minimum=10)

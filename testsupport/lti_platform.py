@@ -100,6 +100,20 @@ class SimulatedPlatform:
         self.lineitems.append(item)
         return item
 
+    def register(self, course: str | None = None) -> None:
+        """Registers this platform with Podium through the real `lti_platform_add` command."""
+        from django.core.management import call_command
+
+        args = [
+            f"--issuer={self.issuer}",
+            f"--client-id={self.client_id}",
+            f"--deployment-id={self.deployment_id}",
+            f"--auth-url={self.auth_url}",
+            f"--token-url={self.token_url}",
+            f"--jwks-url={self.jwks_url}",
+        ]
+        call_command("lti_platform_add", *args, *([f"--course={course}"] if course else []))
+
     # -- launches ----------------------------------------------------------------------------
     def claims(
         self, *, sub: str, roles: list[str], target: str, nonce: str, **extra: Any

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from competitions.lti import views
+from competitions.lti import views, views_teach
 
 app_name = "lti"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("launch/", views.launch, name="launch"),
     path("jwks/", views.jwks, name="jwks"),
     path("deep-link/", views.deep_link, name="deep_link"),
+    path("teach/c/<slug:slug>/grades/", views_teach.grades, name="grades"),
+    path("teach/courses/<slug:slug>/sync/", views_teach.roster_sync, name="roster_sync"),
 ]

@@ -7,129 +7,279 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competitions', '0003_g_course_invitations'),
+        ("competitions", "0003_g_course_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LtiKey',
+            name="LtiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kid', models.CharField(max_length=100, unique=True)),
-                ('private_pem', models.TextField()),
-                ('public_pem', models.TextField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kid", models.CharField(max_length=100, unique=True)),
+                ("private_pem", models.TextField()),
+                ("public_pem", models.TextField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='LtiNonce',
+            name="LtiNonce",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issuer', models.CharField(max_length=255)),
-                ('nonce', models.CharField(max_length=255)),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("issuer", models.CharField(max_length=255)),
+                ("nonce", models.CharField(max_length=255)),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'nonce'), name='uniq_lti_nonce')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("issuer", "nonce"), name="uniq_lti_nonce")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LtiPlatform',
+            name="LtiPlatform",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issuer', models.CharField(max_length=255)),
-                ('client_id', models.CharField(max_length=255)),
-                ('auth_url', models.URLField(help_text='OIDC authorization endpoint', max_length=500)),
-                ('token_url', models.URLField(help_text='OAuth2 token endpoint', max_length=500)),
-                ('jwks_url', models.URLField(help_text="the platform's public keys", max_length=500)),
-                ('frame_origins', models.JSONField(default=list, help_text='origins that may show Podium in an iframe (CSP frame-ancestors)')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("issuer", models.CharField(max_length=255)),
+                ("client_id", models.CharField(max_length=255)),
+                (
+                    "auth_url",
+                    models.URLField(help_text="OIDC authorization endpoint", max_length=500),
+                ),
+                ("token_url", models.URLField(help_text="OAuth2 token endpoint", max_length=500)),
+                (
+                    "jwks_url",
+                    models.URLField(help_text="the platform's public keys", max_length=500),
+                ),
+                (
+                    "frame_origins",
+                    models.JSONField(
+                        default=list,
+                        help_text="origins that may show Podium in an iframe (CSP frame-ancestors)",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'client_id'), name='uniq_lti_platform')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("issuer", "client_id"), name="uniq_lti_platform"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LtiDeployment',
+            name="LtiDeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deployment_id', models.CharField(max_length=255)),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='competitions.course')),
-                ('platform', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='competitions.ltiplatform')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("deployment_id", models.CharField(max_length=255)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="competitions.course",
+                    ),
+                ),
+                (
+                    "platform",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deployments",
+                        to="competitions.ltiplatform",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LtiContext',
+            name="LtiContext",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('context_id', models.CharField(max_length=255)),
-                ('title', models.CharField(blank=True, max_length=255)),
-                ('memberships_url', models.URLField(blank=True, help_text='NRPS endpoint', max_length=500)),
-                ('lineitems_url', models.URLField(blank=True, help_text='AGS container', max_length=500)),
-                ('ags_scopes', models.JSONField(default=list)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('sync_error', models.CharField(blank=True, max_length=500)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lti_contexts', to='competitions.course')),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='competitions.ltideployment')),
-                ('platform', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contexts', to='competitions.ltiplatform')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("context_id", models.CharField(max_length=255)),
+                ("title", models.CharField(blank=True, max_length=255)),
+                (
+                    "memberships_url",
+                    models.URLField(blank=True, help_text="NRPS endpoint", max_length=500),
+                ),
+                (
+                    "lineitems_url",
+                    models.URLField(blank=True, help_text="AGS container", max_length=500),
+                ),
+                ("ags_scopes", models.JSONField(default=list)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                ("sync_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lti_contexts",
+                        to="competitions.course",
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="competitions.ltideployment",
+                    ),
+                ),
+                (
+                    "platform",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contexts",
+                        to="competitions.ltiplatform",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LtiResourceLink',
+            name="LtiResourceLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_link_id', models.CharField(max_length=255)),
-                ('lineitem_url', models.URLField(blank=True, max_length=500)),
-                ('competition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='lti_links', to='competitions.competition')),
-                ('context', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='competitions.lticontext')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_link_id", models.CharField(max_length=255)),
+                ("lineitem_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "competition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="lti_links",
+                        to="competitions.competition",
+                    ),
+                ),
+                (
+                    "context",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="competitions.lticontext",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LtiGradePost',
+            name="LtiGradePost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.FloatField(blank=True, help_text='last value the platform took', null=True)),
-                ('posted_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grades', to='competitions.ltiresourcelink')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.FloatField(
+                        blank=True, help_text="last value the platform took", null=True
+                    ),
+                ),
+                ("posted_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grades",
+                        to="competitions.ltiresourcelink",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LtiIdentity',
+            name="LtiIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issuer', models.CharField(max_length=255)),
-                ('sub', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lti_identities', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("issuer", models.CharField(max_length=255)),
+                ("sub", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lti_identities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'sub'), name='uniq_lti_identity')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("issuer", "sub"), name="uniq_lti_identity")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='ltideployment',
-            constraint=models.UniqueConstraint(fields=('platform', 'deployment_id'), name='uniq_lti_deployment'),
+            model_name="ltideployment",
+            constraint=models.UniqueConstraint(
+                fields=("platform", "deployment_id"), name="uniq_lti_deployment"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lticontext',
-            constraint=models.UniqueConstraint(fields=('platform', 'context_id'), name='uniq_lti_context'),
+            model_name="lticontext",
+            constraint=models.UniqueConstraint(
+                fields=("platform", "context_id"), name="uniq_lti_context"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ltiresourcelink',
-            constraint=models.UniqueConstraint(fields=('context', 'resource_link_id'), name='uniq_lti_resource_link'),
+            model_name="ltiresourcelink",
+            constraint=models.UniqueConstraint(
+                fields=("context", "resource_link_id"), name="uniq_lti_resource_link"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ltigradepost',
-            constraint=models.UniqueConstraint(fields=('link', 'user'), name='uniq_lti_grade_post'),
+            model_name="ltigradepost",
+            constraint=models.UniqueConstraint(fields=("link", "user"), name="uniq_lti_grade_post"),
         ),
     ]

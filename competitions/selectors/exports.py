@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from django.contrib.auth import get_user_model
-
-from competitions.models import Competition, Membership, Submission, TeamMembership
+from competitions.models import Competition, Submission
+from competitions.selectors.grades import grades_list
 from competitions.selectors.leaderboard import leaderboard_get
 
 
@@ -74,40 +73,23 @@ def grades_csv(
     *, competition: Competition, low: float | None = None, high: float | None = None
 ) -> str:
     """One row per student (course roster plus anyone who entered): team, final private score,
-    rank among entrants; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped."""
-    rows = [r for r in leaderboard_get(competition=competition, private=True) if not r.is_baseline]
-    for rank, r in enumerate(rows, start=1):  # rank among students and teams, baselines left out
-        r.rank = rank
-    by_user = {uid: r for r in rows for uid in r.user_ids}
-    team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
-    team_of = {m.user_id: m.team.name for m in team_members}
-    user_ids = set(by_user) | set(team_of)
-    if competition.course_id:
-        user_ids |= set(
-            Membership.objects.filter(
-                course_id=competition.course_id, role=Membership.Role.STUDENT
-            ).values_list("user_id", flat=True)
-        )
-    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    rank among entrants; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped
+    (competitions.selectors.grades, which the LMS passback uses too)."""
     out = io.StringIO()
     w = csv.writer(out)
     header = ["username", "email", "name", "team", "final_private_score", "rank"]
     rule = low is not None and high is not None and high > low
     w.writerow(header + (["grade"] if rule else []))
-    for u in users:
-        entry = by_user.get(u.pk)
+    for g in grades_list(competition=competition, low=low, high=high):
         line = [
-            _text(u.username),
-            _text(u.email),
-            _text(u.get_full_name()),
-            _text(team_of.get(u.pk, "")),
-            _fmt(entry.score if entry else None),
-            entry.rank if entry else "",
+            _text(g.user.username),
+            _text(g.user.email),
+            _text(g.user.get_full_name()),
+            _text(g.team),
+            _fmt(g.score),
+            "" if g.rank is None else g.rank,
         ]
-        if rule:
-            assert low is not None and high is not None
-            share = 0.0 if entry is None else (entry.score - low) / (high - low)
-            grade = min(max(share, 0.0), 1.0) * 100
-            line.append(f"{grade:.1f}")
+        if g.grade is not None:
+            line.append(f"{g.grade:.1f}")
         w.writerow(line)
     return out.getvalue()

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from competitions.errors import NotAllowed, Refused
-from competitions.models import Competition, RefusedUpload, Submission
+from competitions.models import Competition, LtiContext, RefusedUpload, Submission
 from competitions.preprocess import preprocess_engine_args, preprocess_normalize
 from competitions.selectors.quota import flood_check, quota_get
-from competitions.services.dispatch import grading_send
+from competitions.services.dispatch import grading_send, lti_grades_send
 from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
@@ -242,3 +242,10 @@ def submission_set_flags(
 
 def competition_close(*, competition: Competition) -> None:
     Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
+    if (
+        competition.course_id
+        and LtiContext.objects.filter(course_id=competition.course_id).exists()
+    ):
+        # The course is an LMS's: its line items get the final grades once the close committed.
+        pk = competition.pk
+        transaction.on_commit(lambda: lti_grades_send(competition_id=pk))

@@ -25,22 +25,9 @@ def platform(db):
     p.close()
 
 
-def register(platform: SimulatedPlatform, course: str | None = None) -> None:
-    args = [
-        "lti_platform_add",
-        f"--issuer={platform.issuer}",
-        f"--client-id={platform.client_id}",
-        f"--deployment-id={platform.deployment_id}",
-        f"--auth-url={platform.auth_url}",
-        f"--token-url={platform.token_url}",
-        f"--jwks-url={platform.jwks_url}",
-    ]
-    call_command(*args, *([f"--course={course}"] if course else []))
-
-
 @pytest.fixture
 def registered(platform, competition):
-    register(platform, course=competition.course.slug)
+    platform.register(course=competition.course.slug)
     return platform
 
 
@@ -78,7 +65,7 @@ def test_instructor_launch_enrols_an_instructor_and_a_second_launch_reuses_the_a
 
 
 def test_first_instructor_launch_without_a_course_creates_one_and_learners_follow(platform, db):
-    register(platform)
+    platform.register()
     r = platform.launch(Client(), sub="learner-early", roles=[LEARNER], target="http://testserver/")
     assert r.status_code == 403 and b"not opened Podium" in r.content
     assert not LtiIdentity.objects.exists()

@@ -1,0 +1,55 @@
+"""The instructor's LMS pages: grade passback status and "send now", roster sync (NRPS)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from competitions.lti.roster import lti_roster_sync
+from competitions.lti.selectors import lti_contexts_for_course, lti_grade_posts
+from competitions.models import Course
+from competitions.selectors import access
+from competitions.services.dispatch import lti_grades_send
+from competitions.views.http import AuthedRequest
+from competitions.views.lookup import or_404
+
+
+@login_required
+def grades(request: AuthedRequest, slug: str) -> HttpResponse:
+    competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
+    if request.method == "POST":
+        lti_grades_send(competition_id=competition.pk)
+        messages.success(request, "Grades are being sent to the LMS; reload to see the result.")
+        return redirect("lti:grades", slug=slug)
+    posts = lti_grade_posts(competition=competition)
+    return render(
+        request,
+        "competitions/lti/grades.html",
+        {
+            "competition": competition,
+            "posts": posts,
+            "failed": sum(1 for p in posts if p.error),
+            "contexts": lti_contexts_for_course(course=competition.course)
+            if competition.course
+            else [],
+        },
+    )
+
+
+@login_required
+@require_POST
+def roster_sync(request: AuthedRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course, slug=slug)
+    if not access.course_is_instructor(user=request.user, course=course):
+        raise Http404("No such course")
+    report = lti_roster_sync(course=course)
+    if report.errors:
+        messages.error(request, f"{report.errors} LMS roster(s) could not be read (see below).")
+    messages.success(
+        request,
+        f"LMS roster: {report.members} members, {report.added} newly enrolled.",
+    )
+    return redirect("competitions:roster", slug=slug)

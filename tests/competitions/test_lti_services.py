@@ -1,0 +1,184 @@
+"""LTI services against the simulated platform: deep linking, NRPS roster sync, AGS passback
+(failures kept and retried, idempotent), and the commands' refusals."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import jwt
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from competitions.models import LtiGradePost, LtiIdentity, Membership
+from testsupport.lti_platform import INSTRUCTOR, LEARNER, LTI, Member, SimulatedPlatform
+
+TARGET = "http://testserver/c/digits/"
+
+
+@pytest.fixture
+def registered(db, competition):
+    p = SimulatedPlatform()
+    p.register(course=competition.course.slug)
+    p.tool_jwks = Client().get("/lti/jwks/").json()
+    yield p
+    p.close()
+
+
+def _instructor(platform: SimulatedPlatform) -> Client:
+    client = Client()
+    r = platform.launch(client, sub="t-1", roles=[INSTRUCTOR], target=TARGET)
+    assert r.status_code == 302
+    return client
+
+
+def _deep_link_claims(platform: SimulatedPlatform) -> dict:
+    return {
+        LTI + "message_type": "LtiDeepLinkingRequest",
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+            "deep_link_return_url": platform.url + "/deep-link-return",
+            "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["iframe", "window"],
+            "data": "opaque-42",
+        },
+    }
+
+
+def test_deep_linking_answers_a_signed_response_naming_the_chosen_competition(registered):
+    client = Client()
+    claims = _deep_link_claims(registered)
+    r = registered.launch(client, sub="t-1", roles=[INSTRUCTOR], target=TARGET, **claims)
+    assert r.status_code == 200 and b'value="digits"' in r.content
+    launch_id = re.search(rb'name="launch_id" value="([^"]+)"', r.content).group(1).decode()
+    r = client.post("/lti/deep-link/", {"launch_id": launch_id, "competition": "digits"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert f'action="{registered.url}/deep-link-return"' in html
+    token = unescape(re.search(r'name="JWT" value="([^"]+)"', html).group(1))
+    keys = Client().get("/lti/jwks/").json()["keys"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = jwt.PyJWK(next(k for k in keys if k["kid"] == kid))
+    body = jwt.decode(token, key, algorithms=["RS256"], audience=registered.issuer)
+    assert body["iss"] == registered.client_id
+    assert body[LTI + "message_type"] == "LtiDeepLinkingResponse"
+    assert body["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-42"
+    (item,) = body["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["type"] == "ltiResourceLink" and item["url"] == TARGET
+    assert item["lineItem"]["scoreMaximum"] == 100
+
+
+def test_deep_linking_is_for_instructors_only(registered):
+    claims = _deep_link_claims(registered)
+    r = registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET, **claims)
+    assert r.status_code == 403 and b'data-code="lti_not_instructor"' in r.content
+
+
+def test_a_deep_link_answer_needs_the_launching_instructors_session(registered):
+    client = Client()
+    claims = _deep_link_claims(registered)
+    r = registered.launch(client, sub="t-1", roles=[INSTRUCTOR], target=TARGET, **claims)
+    launch_id = re.search(rb'name="launch_id" value="([^"]+)"', r.content).group(1).decode()
+    client.logout()
+    r = client.post("/lti/deep-link/", {"launch_id": launch_id, "competition": "digits"})
+    assert r.status_code == 403 and b"JWT" not in r.content
+
+
+def test_roster_sync_enrols_the_platforms_active_members_with_their_roles(registered, competition):
+    client = _instructor(registered)
+    registered.members = [
+        Member("n-1", [LEARNER], "Nina Roe", "nina@lms.example.org"),
+        Member("n-2", [INSTRUCTOR], "Ian Tor", "ian@lms.example.org"),
+        Member("n-3", [LEARNER], "Gone Away", status="Inactive"),
+    ]
+    r = client.post("/lti/teach/courses/ml101/sync/", follow=True)
+    assert b"3 members" not in r.content and b"2 members, 2 newly enrolled" in r.content
+    course = competition.course
+    nina = LtiIdentity.objects.get(sub="n-1").user
+    assert nina.email == "nina@lms.example.org"
+    assert Membership.objects.get(course=course, user=nina).role == "student"
+    assert (
+        Membership.objects.get(course=course, user__lti_identities__sub="n-2").role == "instructor"
+    )
+    assert not LtiIdentity.objects.filter(sub="n-3").exists()
+    assert registered.token_requests  # the token came from the tool's signed assertion
+    # The same person launching later is the same account.
+    registered.launch(Client(), sub="n-1", roles=[LEARNER], target=TARGET)
+    assert LtiIdentity.objects.filter(sub="n-1").count() == 1
+    assert b"signs in from the LMS" in client.get("/teach/courses/ml101/roster/").content
+
+
+def test_grade_passback_failure_is_shown_then_retried_and_never_posted_twice(registered):
+    client = _instructor(registered)
+    registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET)
+    registered.fail_scores = 1
+    with pytest.raises(CommandError) as failed:
+        call_command("lti_push_grades", "digits")
+    assert failed.value.returncode == 1
+    post = LtiGradePost.objects.get(user__lti_identities__sub="s-1")
+    assert "503" in post.error and post.posted_at is None
+    page = client.get("/lti/teach/c/digits/grades/").content.decode()
+    assert 'id="lti-failed"' in page and "503" in page
+    # The line item was created in the platform's container (the launch named none).
+    (item,) = registered.lineitems
+    assert item["tag"] == "podium:digits" and item["scoreMaximum"] == 100
+
+    call_command("lti_push_grades", "digits")
+    (score,) = registered.scores
+    assert score["userId"] == "s-1" and score["scoreGiven"] == 0.0  # no entry: 0, as the CSV
+    assert score["scoreMaximum"] == 100 and score["gradingProgress"] == "FullyGraded"
+    assert score["lineitem"] == item["id"]
+    assert 'id="lti-failed"' not in client.get("/lti/teach/c/digits/grades/").content.decode()
+
+    call_command("lti_push_grades", "digits")
+    assert len(registered.scores) == 1
+
+
+def test_the_grades_page_is_for_the_courses_instructors(registered, users):
+    registered.launch(learner := Client(), sub="s-1", roles=[LEARNER], target=TARGET)
+    assert learner.get("/lti/teach/c/digits/grades/").status_code == 404
+    assert learner.post("/lti/teach/courses/ml101/sync/").status_code == 404
+
+
+def test_commands_refuse_bad_input_with_a_message_and_exit_2(db):
+    with pytest.raises(CommandError) as e:
+        call_command("lti_push_grades", "nope")
+    assert e.value.returncode == 2 and "nope" in str(e.value)
+    p = SimulatedPlatform()
+    try:
+        with pytest.raises(CommandError) as e:
+            call_command(
+                "lti_platform_add",
+                "--issuer=x",
+                "--client-id=c",
+                "--deployment-id=d",
+                "--auth-url=ftp://lms/auth",
+                f"--token-url={p.token_url}",
+                f"--jwks-url={p.jwks_url}",
+            )
+        assert e.value.returncode == 2 and "--auth-url" in str(e.value)
+        with pytest.raises(CommandError) as e:
+            call_command(
+                "lti_platform_add",
+                "--issuer=x",
+                "--client-id=c",
+                "--deployment-id=d",
+                "--auth-url=http://lms.example.org/auth",
+                f"--token-url={p.token_url}",
+                f"--jwks-url={p.jwks_url}",
+            )
+        assert e.value.returncode == 2 and "https" in str(e.value)
+        with pytest.raises(CommandError) as e:
+            call_command(
+                "lti_platform_add",
+                "--issuer=x",
+                "--client-id=c",
+                "--deployment-id=d",
+                f"--auth-url={p.auth_url}",
+                f"--token-url={p.token_url}",
+                f"--jwks-url={p.jwks_url}",
+                "--course=missing",
+            )
+        assert e.value.returncode == 2 and "missing" in str(e.value)
+    finally:
+        p.close()
