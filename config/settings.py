@@ -299,6 +299,9 @@ PODIUM_LTI_MAX_RESPONSE_BYTES = env_int(
     "PODIUM_LTI_MAX_RESPONSE_BYTES", 2 * 1024 * 1024, minimum=1024
 )
 PODIUM_LTI_JWKS_CACHE_S = env_int("PODIUM_LTI_JWKS_CACHE_S", 600, minimum=0)
+# Launch tokens: leeway for the LMS's clock on exp/iat, and the oldest iat taken whatever exp says.
+PODIUM_LTI_CLOCK_SKEW_S = env_int("PODIUM_LTI_CLOCK_SKEW_S", 60, minimum=0)
+PODIUM_LTI_MAX_TOKEN_AGE_S = env_int("PODIUM_LTI_MAX_TOKEN_AGE_S", 600, minimum=60)
 # Retired tool keys stay in /lti/jwks/ this long after `manage.py lti_keys_rotate`.
 PODIUM_LTI_KEY_OVERLAP_DAYS = env_int("PODIUM_LTI_KEY_OVERLAP_DAYS", 7, minimum=0)
 if env_bool("USE_X_FORWARDED_PROTO", False):

@@ -58,16 +58,22 @@ class SimulatedPlatform:
     scores: list[dict[str, Any]] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     fail_scores: int = 0  # answer this many score posts with 503 first
+    jwks_padding: int = 0  # bytes of junk in the JWKS answer (a hostile or broken platform)
+    jwks_hits: int = 0
 
     def __post_init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = "platform-" + secrets.token_hex(4)
+        self.rotate()
         self.tokens: set[str] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.issuer = self.url
+
+    def rotate(self) -> None:
+        """A new signing key; the JWKS lists only it from now on."""
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "platform-" + secrets.token_hex(4)
 
     def close(self) -> None:
         self._server.shutdown()
@@ -241,7 +247,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == "/jwks":
-            self._send(200, self.platform.jwks())
+            self.platform.jwks_hits += 1
+            body: dict[str, Any] = self.platform.jwks()
+            if self.platform.jwks_padding:
+                body["padding"] = "x" * self.platform.jwks_padding
+            self._send(200, body)
         elif not self._authorized():
             return
         elif path == "/memberships":

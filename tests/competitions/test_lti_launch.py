@@ -204,3 +204,42 @@ def test_the_tools_jwks_publishes_the_signing_key_and_keeps_the_old_one_after_ro
     after = Client().get("/lti/jwks/").json()["keys"]
     assert [k["kid"] for k in after][1:] == [first[0]["kid"]] and len(after) == 2
     assert jwt.algorithms.RSAAlgorithm.from_jwk(after[0])
+
+
+def test_the_platforms_keys_are_fetched_once_then_again_when_it_rotates_them(
+    registered, competition
+):
+    for sub in ("s-a", "s-b"):
+        assert (
+            registered.launch(Client(), sub=sub, roles=[LEARNER], target=TARGET).status_code == 302
+        )
+    assert registered.jwks_hits == 1  # cached
+    registered.rotate()
+    assert registered.launch(Client(), sub="s-c", roles=[LEARNER], target=TARGET).status_code == 302
+    assert registered.jwks_hits == 2
+
+
+def test_an_oversized_platform_keyset_is_refused_with_a_clear_page(
+    registered, competition, settings
+):
+    settings.PODIUM_LTI_MAX_RESPONSE_BYTES = 64 * 1024
+    registered.jwks_padding = 200 * 1024
+    r = registered.launch(Client(), sub="s-d", roles=[LEARNER], target=TARGET)
+    _refused(r, "lti_invalid")
+    assert b"could not be read" in r.content and b"more than 65536 bytes" in r.content
+    assert not LtiIdentity.objects.exists()
+
+
+def test_iat_in_the_future_or_long_ago_is_refused_a_small_skew_is_not(registered, competition):
+    now = int(time.time())
+    r = registered.launch(Client(), sub="s-e", roles=[LEARNER], target=TARGET, iat=now + 3600)
+    _refused(r, "lti_invalid")
+    assert b"not yet valid" in r.content
+    r = registered.launch(
+        Client(), sub="s-f", roles=[LEARNER], target=TARGET, iat=now - 7200, exp=now + 300
+    )
+    _refused(r, "lti_invalid")
+    assert b"too long ago" in r.content
+    assert not LtiIdentity.objects.exists()
+    r = registered.launch(Client(), sub="s-g", roles=[LEARNER], target=TARGET, iat=now + 20)
+    assert r.status_code == 302
