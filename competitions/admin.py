@@ -140,3 +140,16 @@ admin.site.register(models.RefusedUpload)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("prefix", "user", "name", "created_at", "last_used_at")
     exclude = ("key_hash",)
+
+
+class LtiDeploymentInline(admin.TabularInline):
+    model = models.LtiDeployment
+    extra = 0
+
+
+@admin.register(models.LtiPlatform)
+class LtiPlatformAdmin(admin.ModelAdmin):
+    """LMS registrations (docs/LTI.md); `manage.py lti_platform_add` does the same with checks."""
+
+    list_display = ("issuer", "client_id", "created_at")
+    inlines = [LtiDeploymentInline]
