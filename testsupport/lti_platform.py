@@ -19,9 +19,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.request import urlopen
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -60,6 +62,12 @@ class SimulatedPlatform:
     fail_scores: int = 0  # answer this many score posts with 503 first
     jwks_padding: int = 0  # bytes of junk in the JWKS answer (a hostile or broken platform)
     jwks_hits: int = 0
+    host: str = "127.0.0.1"  # the name in its URLs ("localhost": same site as a live_server)
+    # For a real browser: GET /course?user=SUB shows the tool in an iframe, as an LMS's course
+    # page does; GET /auth answers the OIDC request with an auto-submitting form (the id_token).
+    tool_url: str = ""
+    browser_users: dict[str, list[str]] = field(default_factory=dict)  # sub -> roles
+    deep_links: list[dict[str, Any]] = field(default_factory=list)  # verified answers received
 
     def __post_init__(self) -> None:
         self.rotate()
@@ -67,7 +75,7 @@ class SimulatedPlatform:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"http://{self.host}:{self._server.server_address[1]}"
         self.issuer = self.url
 
     def rotate(self) -> None:
@@ -158,6 +166,27 @@ class SimulatedPlatform:
         body.update(extra)
         return body
 
+    def deep_link_claims(self) -> dict[str, Any]:
+        return {
+            LTI + "message_type": "LtiDeepLinkingRequest",
+            "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                "deep_link_return_url": self.url + "/deep-link-return",
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe", "window"],
+                "data": "opaque-42",
+            },
+        }
+
+    def deep_link_received(self, token: str) -> dict[str, Any]:
+        """Verifies a deep-linking answer with the keys the tool publishes, as an LMS does."""
+        with urlopen(self.tool_url + "/lti/jwks/", timeout=10) as r:
+            keys = json.load(r)["keys"]
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = jwt.PyJWK(next(k for k in keys if k["kid"] == kid))
+        body = jwt.decode(token, key, algorithms=["RS256"], audience=self.issuer)
+        self.deep_links.append(body)
+        return body
+
     def sign(self, body: dict[str, Any], *, key: Any = None, kid: str | None = None) -> str:
         return jwt.encode(
             body, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid}
@@ -237,6 +266,52 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _html(self, html: str) -> None:
+        data = html.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _course_page(self, query: dict[str, str]) -> None:
+        p = self.platform
+        params = urlencode(
+            {
+                "iss": p.issuer,
+                "client_id": p.client_id,
+                "login_hint": query.get("user", ""),
+                "target_link_uri": query.get("target", p.tool_url + "/"),
+                "lti_message_hint": "deep-link" if query.get("pick") else "launch",
+            }
+        )
+        src = escape(f"{p.tool_url}/lti/login/?{params}")
+        self._html(
+            f"<!doctype html><title>LMS course</title><h1>LMS</h1>"
+            f'<iframe id="tool" src="{src}" width="1000" height="700"></iframe>'
+        )
+
+    def _auth(self, query: dict[str, str]) -> None:
+        """The LMS's side of the OIDC login: the signed id_token, posted by the browser."""
+        p = self.platform
+        sub = query["login_hint"]
+        extra = p.deep_link_claims() if query.get("lti_message_hint") == "deep-link" else {}
+        body = p.claims(
+            sub=sub,
+            roles=p.browser_users[sub],
+            target=p.tool_url + "/c/digits/",
+            nonce=query["nonce"],
+            **extra,
+        )
+        fields = {"id_token": p.sign(body), "state": query["state"]}
+        inputs = "".join(
+            f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in fields.items()
+        )
+        self._html(
+            f'<!doctype html><form id="f" method="post" action="{escape(query["redirect_uri"])}">'
+            f'{inputs}</form><script>document.getElementById("f").submit()</script>'
+        )
+
     def _authorized(self) -> bool:
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
         if token not in self.platform.tokens:
@@ -245,8 +320,13 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/jwks":
+        url = urlsplit(self.path)
+        path, query = url.path, {k: v[0] for k, v in parse_qs(url.query).items()}
+        if path == "/course":
+            self._course_page(query)
+        elif path == "/auth":
+            self._auth(query)
+        elif path == "/jwks":
             self.platform.jwks_hits += 1
             body: dict[str, Any] = self.platform.jwks()
             if self.platform.jwks_padding:
@@ -285,6 +365,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if path == "/token":
             self._token(raw)
+        elif path == "/deep-link-return":
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            body = self.platform.deep_link_received(form["JWT"])
+            items = body["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+            titles = ", ".join(escape(i["title"]) for i in items)
+            self._html(f'<!doctype html><p id="added">Added to the course: {titles}</p>')
         elif not self._authorized():
             return
         elif path == "/lineitems":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 
 from competitions.lti.models import LtiIdentity
 from competitions.models import Course, Membership
@@ -15,6 +17,21 @@ from competitions.text import text_problem
 def _clean(value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else ""
     return "" if text_problem(text) else text.strip()[:limit]
+
+
+def _free_username(fields: dict[str, str], *, issuer: str, sub: str) -> str:
+    """A readable username (leaderboards show it): the e-mail's local part, else the names, else
+    one derived from (issuer, sub); a number is added when it is taken. Chosen once: the account
+    is found by (issuer, sub) afterwards, never by this name or the e-mail."""
+    local = fields["email"].split("@")[0]
+    names = ".".join(n for n in (fields["first_name"], fields["last_name"]) if n)
+    digest = hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:10]
+    base = re.sub(r"[^\w.@+-]", "", local or names)[:140] or f"lti-{digest}"
+    name, n = base, 1
+    while User.objects.filter(username=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def identity_user(*, issuer: str, sub: str, claims: dict[str, Any]) -> User:
@@ -34,12 +51,17 @@ def identity_user(*, issuer: str, sub: str, claims: dict[str, Any]) -> User:
         if changed:
             user.save(update_fields=changed)
         return user
-    # The username is stable, unique and says nothing about the person; names show beside it.
-    digest = hashlib.sha256(f"{issuer}\n{sub}".encode()).hexdigest()[:16]
-    user = User(username=f"lti-{digest}", **fields)
-    user.set_unusable_password()
-    user.save()
-    LtiIdentity.objects.create(user=user, issuer=issuer, sub=sub)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent first launch may win the race
+            user = User(username=_free_username(fields, issuer=issuer, sub=sub), **fields)
+            user.set_unusable_password()
+            user.save()
+            LtiIdentity.objects.create(user=user, issuer=issuer, sub=sub)
+    except IntegrityError:
+        identity = LtiIdentity.objects.select_related("user").filter(issuer=issuer, sub=sub).first()
+        if identity is None:  # the name was taken meanwhile, not the identity: try once more
+            return identity_user(issuer=issuer, sub=sub, claims=claims)
+        return identity.user
     return user
 
 

@@ -243,3 +243,14 @@ def test_iat_in_the_future_or_long_ago_is_refused_a_small_skew_is_not(registered
     assert not LtiIdentity.objects.exists()
     r = registered.launch(Client(), sub="s-g", roles=[LEARNER], target=TARGET, iat=now + 20)
     assert r.status_code == 302
+
+
+def test_lti_accounts_get_readable_names_and_never_take_over_a_local_account(
+    registered, competition, users
+):
+    registered.launch(Client(), sub="alice", roles=[LEARNER], target=TARGET)
+    lti_alice = LtiIdentity.objects.get(sub="alice").user
+    assert lti_alice.username == "alice-2" and lti_alice != users["alice"]
+    assert not LtiIdentity.objects.filter(user=users["alice"]).exists()
+    registered.launch(Client(), sub="zed", roles=[LEARNER], target=TARGET)
+    assert LtiIdentity.objects.get(sub="zed").user.username == "zed"

@@ -34,15 +34,7 @@ def _instructor(platform: SimulatedPlatform) -> Client:
 
 
 def _deep_link_claims(platform: SimulatedPlatform) -> dict:
-    return {
-        LTI + "message_type": "LtiDeepLinkingRequest",
-        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
-            "deep_link_return_url": platform.url + "/deep-link-return",
-            "accept_types": ["ltiResourceLink"],
-            "accept_presentation_document_targets": ["iframe", "window"],
-            "data": "opaque-42",
-        },
-    }
+    return platform.deep_link_claims()
 
 
 def test_deep_linking_answers_a_signed_response_naming_the_chosen_competition(registered):
