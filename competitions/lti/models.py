@@ -19,6 +19,14 @@ class LtiPlatform(models.Model):
     frame_origins = models.JSONField(
         default=list, help_text="origins that may show Podium in an iframe (CSP frame-ancestors)"
     )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the instructor who added it on the LTI page (empty: the command or the admin)",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

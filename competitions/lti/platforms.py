@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from competitions.errors import Refused
+from competitions.errors import NotAllowed, Refused
 from competitions.lti.models import LtiDeployment, LtiPlatform
 from competitions.models import Course
+from competitions.selectors.access import course_is_instructor
 
 _url = URLValidator(schemes=["https", "http"])
 
@@ -37,10 +39,12 @@ def platform_add(
     jwks_url: str,
     course_slug: str | None = None,
     frame_origins: list[str] | None = None,
+    by: User | None = None,
 ) -> LtiDeployment:
     """Adds (or updates) the platform and one of its deployments. With `course_slug`, every
     context launched from that deployment maps to that course; without, each LMS course gets its
-    own Podium course on its first instructor launch."""
+    own Podium course on its first instructor launch. `by`: an instructor on the LTI page, who
+    may only add registrations (or change their own) and map them to courses they teach."""
     for name, value in (
         ("issuer", issuer),
         ("client id", client_id),
@@ -59,10 +63,18 @@ def platform_add(
         course = Course.objects.filter(slug=course_slug).first()
         if course is None:
             raise Refused("bad_code", f"--course: no course has the slug {course_slug!r}")
+        if by is not None and not course_is_instructor(user=by, course=course):
+            raise Refused("course_required")
     with transaction.atomic():
-        platform, _ = LtiPlatform.objects.update_or_create(
+        existing = LtiPlatform.objects.filter(issuer=issuer, client_id=client_id).first()
+        if by is not None and existing is not None and existing.registered_by_id != by.pk:
+            raise NotAllowed("lti_platform_taken")
+        platform, created = LtiPlatform.objects.update_or_create(
             issuer=issuer, client_id=client_id, defaults=urls
         )
+        if created and by is not None:
+            platform.registered_by = by
+            platform.save(update_fields=["registered_by"])
         deployment, _ = LtiDeployment.objects.update_or_create(
             platform=platform, deployment_id=deployment_id, defaults={"course": course}
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
-from competitions.lti.models import LtiContext, LtiGradePost, LtiIdentity
+from competitions.lti.models import LtiContext, LtiGradePost, LtiIdentity, LtiPlatform
 from competitions.models import Competition, Course
 
 
@@ -26,4 +27,12 @@ def lti_user_ids(*, course: Course) -> set[int]:
         LtiIdentity.objects.filter(user__memberships__course=course).values_list(
             "user_id", flat=True
         )
+    )
+
+
+def lti_platforms_registered_by(*, user: User) -> QuerySet[LtiPlatform]:
+    return (
+        LtiPlatform.objects.filter(registered_by=user)
+        .prefetch_related("deployments__course")
+        .order_by("issuer", "client_id")
     )

@@ -6,10 +6,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from competitions.errors import ServiceError
+from competitions.lti.forms import PlatformForm
+from competitions.lti.platforms import platform_add
 from competitions.lti.roster import lti_roster_sync
-from competitions.lti.selectors import lti_contexts_for_course, lti_grade_posts
+from competitions.lti.selectors import (
+    lti_contexts_for_course,
+    lti_grade_posts,
+    lti_platforms_registered_by,
+)
 from competitions.models import Course
 from competitions.selectors import access
 from competitions.services.dispatch import lti_grades_send
@@ -53,3 +61,44 @@ def roster_sync(request: AuthedRequest, slug: str) -> HttpResponse:
         f"LMS roster: {report.members} members, {report.added} newly enrolled.",
     )
     return redirect("competitions:roster", slug=slug)
+
+
+@login_required
+def platforms(request: AuthedRequest) -> HttpResponse:
+    """Register an LMS (the command's fields), with the URLs the LMS asks for in return."""
+    if not access.course_list_taught(user=request.user).exists():
+        raise Http404("No such page")
+    form = PlatformForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            deployment = platform_add(
+                issuer=d["issuer"],
+                client_id=d["client_id"],
+                deployment_id=d["deployment_id"],
+                auth_url=d["auth_url"],
+                token_url=d["token_url"],
+                jwks_url=d["jwks_url"],
+                course_slug=d["course"] or None,
+                frame_origins=d["frame_origins"].split(),
+                by=request.user,
+            )
+        except ServiceError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, f"Registered {deployment.platform}.")
+            return redirect("lti:platforms")
+    tool = {
+        name: request.build_absolute_uri(reverse(f"lti:{name}"))
+        for name in ("login", "launch", "jwks")
+    }
+    return render(
+        request,
+        "competitions/lti/platforms.html",
+        {
+            "form": form,
+            "tool": tool,
+            "home": request.build_absolute_uri("/"),
+            "platforms": lti_platforms_registered_by(user=request.user),
+        },
+    )

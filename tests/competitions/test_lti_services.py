@@ -11,7 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from competitions.models import LtiGradePost, LtiIdentity, Membership
+from competitions.errors import Refused
+from competitions.lti.platforms import platform_add
+from competitions.models import LtiGradePost, LtiIdentity, LtiPlatform, Membership
+from competitions.services.courses import course_create
 from testsupport.lti_platform import INSTRUCTOR, LEARNER, LTI, Member, SimulatedPlatform
 
 TARGET = "http://testserver/c/digits/"
@@ -172,5 +175,53 @@ def test_commands_refuse_bad_input_with_a_message_and_exit_2(db):
                 "--course=missing",
             )
         assert e.value.returncode == 2 and "missing" in str(e.value)
+    finally:
+        p.close()
+
+
+def test_an_instructor_registers_an_lms_on_the_lti_page(db, users, course):
+    client = Client()
+    client.force_login(users["teacher"])
+    page = client.get("/lti/teach/platforms/").content.decode()
+    assert "http://testserver/lti/login/" in page and "http://testserver/lti/jwks/" in page
+    p = SimulatedPlatform()
+    fields = {
+        "issuer": p.issuer,
+        "client_id": "c-1",
+        "deployment_id": "d-1",
+        "auth_url": p.auth_url,
+        "token_url": p.token_url,
+        "jwks_url": p.jwks_url,
+        "course": "ml101",
+        "frame_origins": "",
+    }
+    try:
+        bad = client.post("/lti/teach/platforms/", {**fields, "jwks_url": "not a url"})
+        assert bad.status_code == 200 and b"Enter a valid URL" in bad.content
+        assert not LtiPlatform.objects.exists()
+        r = client.post("/lti/teach/platforms/", fields, follow=True)
+        assert b"Registered" in r.content and b"d-1 \xe2\x86\x92 ML 101" in r.content
+        platform = LtiPlatform.objects.get(issuer=p.issuer, client_id="c-1")
+        assert platform.registered_by == users["teacher"]
+        assert platform.deployments.get().course == course
+        # Another instructor can neither change that registration nor map to a course not theirs.
+        other = Client()
+        other_course = course_create(slug="cv", name="CV", instructor=users["carol"])
+        other.force_login(users["carol"])
+        r = other.post(
+            "/lti/teach/platforms/", {**fields, "course": "cv", "jwks_url": p.url + "/x"}
+        )
+        assert b"ask the site" in r.content
+        assert LtiPlatform.objects.get(pk=platform.pk).jwks_url == p.jwks_url
+        r = other.post("/lti/teach/platforms/", {**fields, "client_id": "c-2", "course": "ml101"})
+        assert r.status_code == 200 and b"Select a valid choice" in r.content
+        assert other_course.pk and not LtiPlatform.objects.filter(client_id="c-2").exists()
+        with pytest.raises(Refused):  # the service holds the rule, not only the form's choices
+            args = {k: v for k, v in fields.items() if k not in ("course", "frame_origins")}
+            platform_add(**{**args, "client_id": "c-2"}, course_slug="ml101", by=users["carol"])
+        # Students see no such page.
+        student = Client()
+        student.force_login(users["alice"])
+        assert student.get("/lti/teach/platforms/").status_code == 404
     finally:
         p.close()
