@@ -192,7 +192,7 @@ class SimulatedPlatform:
             body, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid}
         )
 
-    def login(self, client: Any, *, target: str, tool: str = "http://testserver") -> dict[str, str]:
+    def login(self, client: Any, *, target: str, secure: bool = False) -> dict[str, str]:
         """OIDC login initiation, as the LMS starts it; returns the auth request's parameters."""
         r = client.get(
             "/lti/login/",
@@ -203,7 +203,9 @@ class SimulatedPlatform:
                 "target_link_uri": target,
                 "lti_message_hint": "msg",
             },
+            secure=secure,
         )
+        self.last_login = r
         assert r.status_code == 302, r.content[:500]
         url = urlsplit(r["Location"])
         assert f"{url.scheme}://{url.netloc}{url.path}" == self.auth_url
@@ -217,14 +219,15 @@ class SimulatedPlatform:
         roles: list[str],
         target: str,
         tamper: Any = None,
+        secure: bool = False,
         **extra: Any,
     ) -> Any:
         """A whole launch; `tamper(body) -> token` replaces the honest signing step."""
-        auth = self.login(client, target=target)
+        auth = self.login(client, target=target, secure=secure)
         body = self.claims(sub=sub, roles=roles, target=target, nonce=auth["nonce"], **extra)
         token = tamper(body) if tamper else self.sign(body)
         self.last_post = {"id_token": token, "state": auth["state"]}
-        return client.post(auth["redirect_uri"], self.last_post)
+        return client.post(auth["redirect_uri"], self.last_post, secure=secure)
 
     # -- service side ------------------------------------------------------------------------
     def check_assertion(self, form: dict[str, str]) -> str:

@@ -3,7 +3,11 @@ RSA signatures, the platform's JWKS fetched over HTTP, pylti1p3 verifying on the
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -254,3 +258,47 @@ def test_lti_accounts_get_readable_names_and_never_take_over_a_local_account(
     assert not LtiIdentity.objects.filter(user=users["alice"]).exists()
     registered.launch(Client(), sub="zed", roles=[LEARNER], target=TARGET)
     assert LtiIdentity.objects.get(sub="zed").user.username == "zed"
+
+
+def test_on_https_every_cookie_of_a_launch_survives_the_lms_cross_site_post(
+    registered, competition, settings
+):
+    # What production sets (PODIUM_LTI_IFRAME_COOKIES, on when DEBUG=0; checked below).
+    settings.SESSION_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    client = Client()
+    r = registered.launch(client, sub="s-h", roles=[LEARNER], target=TARGET, secure=True)
+    assert r.status_code == 302 and r["Location"] == "/c/digits/"
+    state_cookies = [
+        c for name, c in registered.last_login.cookies.items() if name.startswith("lti1p3")
+    ]
+    assert state_cookies and all(c["samesite"] == "None" and c["secure"] for c in state_cookies)
+    session = r.cookies[settings.SESSION_COOKIE_NAME]
+    assert session["samesite"] == "None" and session["secure"]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "None None True"), ({"PODIUM_LTI_IFRAME_COOKIES": "0"}, "Lax Lax True")],
+)
+def test_production_settings_send_cookies_cross_site_unless_turned_off(env, expected, tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, s.SESSION_COOKIE_SECURE)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.production",
+            "SECRET_KEY": "x" * 50,
+            "ALLOWED_HOSTS": "podium.example.org",
+            "PODIUM_VAR_DIR": str(tmp_path),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
