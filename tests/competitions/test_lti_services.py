@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 
@@ -10,10 +11,11 @@ import jwt
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from competitions.errors import Refused
 from competitions.lti.platforms import platform_add
-from competitions.models import LtiGradePost, LtiIdentity, LtiPlatform, Membership
+from competitions.models import Competition, LtiGradePost, LtiIdentity, LtiPlatform, Membership
 from competitions.services.courses import course_create
 from testsupport.lti_platform import INSTRUCTOR, LEARNER, LTI, Member, SimulatedPlatform
 
@@ -225,3 +227,25 @@ def test_an_instructor_registers_an_lms_on_the_lti_page(db, users, course):
         assert student.get("/lti/teach/platforms/").status_code == 404
     finally:
         p.close()
+
+
+def test_the_periodic_task_syncs_rosters_and_posts_grades_of_recent_closes_only(
+    registered, competition
+):
+    from competitions.tasks import lti_sync_rosters
+
+    _instructor(registered)
+    registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET)
+    registered.members = [Member("n-1", [LEARNER], "Nina Roe", "nina@lms.example.org")]
+    now = timezone.now()
+    # Past its close time, nobody clicked "close": the periodic pass still sends the grades.
+    Competition.objects.filter(pk=competition.pk).update(
+        opens_at=now - dt.timedelta(days=3), closes_at=now - dt.timedelta(hours=1)
+    )
+    assert lti_sync_rosters() == {"contexts": 1, "added": 1, "errors": 0}
+    assert sorted(s["userId"] for s in registered.scores) == ["n-1", "s-1"]
+    assert lti_sync_rosters()["added"] == 0 and len(registered.scores) == 2  # idempotent
+    # Closed long ago: left alone (its grades went out then).
+    Competition.objects.filter(pk=competition.pk).update(closes_at=now - dt.timedelta(days=5))
+    registered.members.append(Member("n-2", [LEARNER], "Late Comer"))
+    assert lti_sync_rosters()["added"] == 1 and len(registered.scores) == 2
