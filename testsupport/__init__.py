@@ -9,5 +9,6 @@ engine). One module per concern:
 - `procs`, `stack`: a private Podium (database, broker, web, workers) on spare ports.
 - `reliability`: what the reliability tests do to such a stack.
 - `web`: in-process Django helpers (uploads, waiting on real grading).
-- `lti_platform`: a simulated LTI 1.3 platform (LMS) on loopback: keys, JWKS, token, NRPS, AGS.
+- `lti_platform`, `lti_platform_server`: a simulated LTI 1.3 platform (LMS) on loopback: keys,
+  JWKS, token, NRPS, AGS, and the pages a browser goes through.
 """
