@@ -133,6 +133,13 @@ def launch_accept(*, platform: LtiPlatform, body: dict[str, Any]) -> Launched:
         competition = competition_for_target(
             course=context.course, target=str(body.get(C.TARGET_LINK_URI) or "")
         )
+        custom = body.get(C.CUSTOM) or {}
+        if competition is None and isinstance(custom, dict) and custom.get("podium_competition"):
+            # Deep linking puts the slug in a custom parameter too, for an LMS that launches
+            # its links with its own target URI.
+            competition = Competition.objects.filter(
+                course=context.course, slug=str(custom["podium_competition"])
+            ).first()
         link_claim = body.get(C.RESOURCE_LINK) or {}
         if link_claim.get("id"):
             lineitem = str((body.get(C.AGS) or {}).get("lineitem") or "")[:500]

@@ -302,3 +302,24 @@ def test_production_settings_send_cookies_cross_site_unless_turned_off(env, expe
         timeout=120,
     )
     assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
+
+
+def test_a_deep_linked_custom_parameter_lands_on_the_competition_whatever_the_target(
+    registered, competition
+):
+    custom = {"https://purl.imsglobal.org/spec/lti/claim/custom": {"podium_competition": "digits"}}
+    r = registered.launch(
+        Client(), sub="s-x", roles=[LEARNER], target="http://testserver/lti/launch/", **custom
+    )
+    assert r.status_code == 302 and r["Location"] == "/c/digits/"
+    # The link remembers its competition: a later launch of it lands there too.
+    r = registered.launch(Client(), sub="s-z", roles=[LEARNER], target="http://testserver/")
+    assert r["Location"] == "/c/digits/"
+    other = {
+        "https://purl.imsglobal.org/spec/lti/claim/custom": {"podium_competition": "nope"},
+        "https://purl.imsglobal.org/spec/lti/claim/resource_link": {"id": "another-link"},
+    }
+    r = registered.launch(
+        Client(), sub="s-y", roles=[LEARNER], target="http://testserver/", **other
+    )
+    assert r.status_code == 302 and r["Location"] == "/"
