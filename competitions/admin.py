@@ -153,3 +153,12 @@ class LtiPlatformAdmin(admin.ModelAdmin):
 
     list_display = ("issuer", "client_id", "created_at")
     inlines = [LtiDeploymentInline]
+
+
+@admin.register(models.LtiContext)
+class LtiContextAdmin(admin.ModelAdmin):
+    """An LMS course and the Podium course it maps to: change `course` to link another one."""
+
+    list_display = ("title", "context_id", "platform", "course", "synced_at")
+    list_select_related = ("platform", "course")
+    readonly_fields = ("platform", "deployment", "context_id", "synced_at", "sync_error")
