@@ -1,6 +1,6 @@
 """Podium inside the LMS's iframe: frame-ancestors limited to the registered platforms.
 
-Everywhere else X_FRAME_OPTIONS = DENY holds. The /lti/ pages may be framed by any registered
+Everywhere else X_FRAME_OPTIONS = DENY holds. The launch steps may be framed by any registered
 platform; after a launch, the session remembers the launching platform's origins and the pages
 it opens may be framed by those only (the student browses Podium inside the LMS).
 """
@@ -15,6 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from competitions.lti.models import LtiPlatform
 
 SESSION_KEY = "lti_frame_origins"
+# The steps an LMS frames before anyone is signed in; the instructor's /lti/teach/ pages are not
+# among them (a platform an instructor registered must not frame another's buttons).
+_PROTOCOL_VIEWS = frozenset({"lti:login", "lti:launch", "lti:deep_link"})
 
 
 def platform_origins(platform: LtiPlatform) -> list[str]:
@@ -42,7 +45,8 @@ class LtiFrameMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         origins: list[str] | None = None
-        if request.path.startswith("/lti/"):
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.view_name in _PROTOCOL_VIEWS:
             origins = _all_origins()
         elif hasattr(request, "session"):
             origins = request.session.get(SESSION_KEY)

@@ -175,12 +175,15 @@ def test_an_unregistered_platform_cannot_start_a_login(db):
     _refused(r, "lti_invalid")
 
 
-def test_lti_pages_may_be_framed_by_the_registered_platform_only(registered, competition):
+def test_lti_pages_may_be_framed_by_the_registered_platform_only(registered, competition, users):
     client = Client()
-    r = client.get("/lti/jwks/")
+    r = client.get("/lti/login/", {"iss": "https://nobody.example", "client_id": "x"})
     assert r["Content-Security-Policy"] == f"frame-ancestors 'self' {registered.url}"
     assert "X-Frame-Options" not in r
     assert Client().get("/").get("X-Frame-Options") == "DENY"
+    teacher = Client()
+    teacher.force_login(users["teacher"])  # no LTI session: the teach pages are not framed
+    assert teacher.get("/lti/teach/platforms/").get("X-Frame-Options") == "DENY"
     registered.launch(client, sub="s-7", roles=[LEARNER], target=TARGET)
     page = client.get("/c/digits/")
     assert "X-Frame-Options" not in page
