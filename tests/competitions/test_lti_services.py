@@ -249,3 +249,16 @@ def test_the_periodic_task_syncs_rosters_and_posts_grades_of_recent_closes_only(
     Competition.objects.filter(pk=competition.pk).update(closes_at=now - dt.timedelta(days=5))
     registered.members.append(Member("n-2", [LEARNER], "Late Comer"))
     assert lti_sync_rosters()["added"] == 1 and len(registered.scores) == 2
+
+
+def test_the_passback_task_retries_a_post_the_lms_refused(registered, competition):
+    from competitions.tasks import lti_push_grades
+
+    _instructor(registered)
+    registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET)
+    registered.fail_scores = 1
+    lti_push_grades.apply(args=[competition.pk])  # eager: the retry runs at once, not in 60 s
+    (score,) = registered.scores
+    assert score["userId"] == "s-1"
+    post = LtiGradePost.objects.get(user__lti_identities__sub="s-1")
+    assert post.attempts == 2 and post.error == "" and post.posted_at is not None
