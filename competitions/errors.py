@@ -53,6 +53,7 @@ ERRORS: dict[str, ErrorCode] = {
     "lti_no_course": ErrorCode(403, "Your instructor has not opened Podium in this course yet."),
     "lti_role": ErrorCode(403, "Podium opens for instructors and learners only."),
     "lti_not_instructor": ErrorCode(403, "Only the course's instructors can do this."),
+    "lti_bad_platform": ErrorCode(400, "These LMS registration values cannot be used."),
     "lti_platform_taken": ErrorCode(
         403, "This LMS registration exists already; ask the site's administrator to change it."
     ),

@@ -49,12 +49,16 @@ def nonce_use(*, issuer: str, nonce: str, expires: int) -> None:
             LtiNonce.objects.create(
                 issuer=issuer,
                 nonce=nonce[:255],
-                expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
+                # Kept until the token expires, at most a day: by then its `iat` is past
+                # PODIUM_LTI_MAX_TOKEN_AGE_S, so a replay is refused anyway (and a far-future
+                # `exp` must not overflow the date).
+                expires_at=min(
+                    dt.datetime.fromtimestamp(min(expires, 2**31), tz=dt.UTC),
+                    now + dt.timedelta(days=1),
+                ),
             )
     except IntegrityError:
-        raise Refused(
-            "lti_replayed", "This launch was already used. Open Podium again from the LMS."
-        ) from None
+        raise Refused("lti_replayed") from None
 
 
 def _free_slug(base: str) -> str:
@@ -82,10 +86,7 @@ def _context(
         course = deployment.course
         if course is None:
             if not instructor:
-                raise Refused(
-                    "lti_no_course",
-                    "Your instructor has not opened Podium in this course yet.",
-                )
+                raise Refused("lti_no_course")
             course = course_create(slug=_free_slug(title or context_id), name=title or context_id)
         context = LtiContext.objects.create(
             platform=platform, deployment=deployment, context_id=context_id, course=course
@@ -123,7 +124,7 @@ def launch_accept(*, platform: LtiPlatform, body: dict[str, Any]) -> Launched:
     roles = body.get(C.ROLES) or []
     instructor = C.is_instructor(roles)
     if not instructor and not C.is_learner(roles):
-        raise Refused("lti_role", "Podium opens for instructors and learners only.")
+        raise Refused("lti_role")
     with transaction.atomic():
         user = identity_user(issuer=platform.issuer, sub=str(body["sub"]), claims=body)
         context = _context(

@@ -21,11 +21,11 @@ def _check_url(name: str, value: str) -> str:
     try:
         _url(value)
     except ValidationError:
-        raise Refused("bad_text", f"{name}: not an http(s) URL: {value!r}") from None
+        raise Refused("lti_bad_platform", f"{name}: not an http(s) URL: {value!r}") from None
     parts = urlsplit(value)
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         # Keys and tokens travel over these: plain HTTP only for a platform on this machine.
-        raise Refused("bad_text", f"{name}: use https:// (http only for localhost)")
+        raise Refused("lti_bad_platform", f"{name}: use https:// (http only for localhost)")
     return value
 
 
@@ -51,7 +51,7 @@ def platform_add(
         ("deployment id", deployment_id),
     ):
         if not value.strip() or len(value) > 255:
-            raise Refused("bad_text", f"{name}: 1 to 255 characters")
+            raise Refused("lti_bad_platform", f"{name}: 1 to 255 characters")
     urls = {
         "auth_url": _check_url("--auth-url", auth_url),
         "token_url": _check_url("--token-url", token_url),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pylti1p3.contrib.django import DjangoOIDCLogin
 from pylti1p3.exception import LtiException, OIDCException
 
-from competitions.errors import ServiceError
+from competitions.errors import ServiceError, error_code
 from competitions.lti.deeplink import deep_link_form
 from competitions.lti.frames import SESSION_KEY, platform_origins
 from competitions.lti.keys import keys_jwks
@@ -30,10 +30,11 @@ from competitions.models import Competition
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _refused(request: HttpRequest, code: str, message: str, status: int = 400) -> HttpResponse:
-    return render(
-        request, "competitions/lti/refused.html", {"code": code, "message": message}, status=status
-    )
+def _refused(request: HttpRequest, code: str, message: str | None = None) -> HttpResponse:
+    """The refusal page; the status and the default message come from competitions.errors."""
+    spec = error_code(code)
+    context = {"code": code, "message": message or spec.message}
+    return render(request, "competitions/lti/refused.html", context, status=spec.status)
 
 
 @csrf_exempt
@@ -65,14 +66,12 @@ def launch(request: HttpRequest) -> HttpResponse:
         nonce_use(issuer=platform.issuer, nonce=str(body["nonce"]), expires=int(body["exp"]))
         launched = launch_accept(platform=platform, body=body)
     except ServiceError as e:
-        return _refused(request, e.code, e.message, e.status)
+        return _refused(request, e.code, e.message)
     login(request, launched.user, backend=_BACKEND)
     request.session[SESSION_KEY] = platform_origins(platform)
     if message.is_deep_link_launch():
         if not launched.instructor:
-            return _refused(
-                request, "lti_not_instructor", "Only instructors can add Podium links.", 403
-            )
+            return _refused(request, "lti_not_instructor", "Only instructors can add Podium links.")
         competitions = Competition.objects.filter(course=launched.course).order_by("title")
         return render(
             request,
@@ -99,7 +98,7 @@ def deep_link(request: HttpRequest) -> HttpResponse:
     except LtiException as e:
         return _refused(request, "lti_invalid", f"This deep-linking session is not valid: {e}.")
     except ServiceError as e:
-        return _refused(request, e.code, e.message, e.status)
+        return _refused(request, e.code, e.message)
     return HttpResponse(html)
 
 
