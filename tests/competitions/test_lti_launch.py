@@ -326,3 +326,13 @@ def test_a_deep_linked_custom_parameter_lands_on_the_competition_whatever_the_ta
         Client(), sub="s-y", roles=[LEARNER], target="http://testserver/", **other
     )
     assert r.status_code == 302 and r["Location"] == "/"
+
+
+def test_an_anonymous_launch_is_refused(registered, competition):
+    def anonymous(body):
+        del body["sub"]
+        return registered.sign(body)
+
+    r = registered.launch(Client(), sub="x", roles=[LEARNER], target=TARGET, tamper=anonymous)
+    _refused(r, "lti_invalid")
+    assert b"Must have a user (sub)" in r.content and not LtiIdentity.objects.exists()
