@@ -77,11 +77,14 @@ class CompetitionAdmin(admin.ModelAdmin):
     @admin.action(description="Close (reveals the private leaderboard)")
     def close(self, request, queryset):  # type: ignore[no-untyped-def]
         for competition in queryset:
-            competition_close(competition=competition)
+            competition_close(competition=competition, actor=request.user, reason="from the admin")
 
     @admin.action(description="Rescore every submission")
     def rescore_all(self, request, queryset):  # type: ignore[no-untyped-def]
-        n = sum(competition_rescore_all(competition=c) for c in queryset)
+        n = sum(
+            competition_rescore_all(competition=c, actor=request.user, reason="from the admin")
+            for c in queryset
+        )
         self.message_user(request, f"{n} submissions queued for rescoring.")
 
 
@@ -125,7 +128,7 @@ class SubmissionAdmin(_RebuildStandingsOnDelete):
     @admin.action(description="Rescore")
     def rescore(self, request, queryset):  # type: ignore[no-untyped-def]
         for sub in queryset.select_related("competition"):
-            submission_rescore(submission=sub)
+            submission_rescore(submission=sub, actor=request.user, reason="from the admin")
 
 
 @admin.register(models.Team)
@@ -162,3 +165,21 @@ class LtiContextAdmin(admin.ModelAdmin):
     list_display = ("title", "context_id", "platform", "course", "synced_at")
     list_select_related = ("platform", "course")
     readonly_fields = ("platform", "deployment", "context_id", "synced_at", "sync_error")
+
+
+@admin.register(models.AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only (competitions/models_audit.py)."""
+
+    list_display = ("at", "actor", "action", "competition", "subject", "reason")
+    list_filter = ("action",)
+    search_fields = ("actor", "subject", "competition", "reason", "submission_id")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

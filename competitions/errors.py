@@ -63,6 +63,9 @@ ERRORS: dict[str, ErrorCode] = {
     "no_file": ErrorCode(400, "Choose at least one file."),
     "course_required": ErrorCode(400, "Choose one of your courses."),
     "grading_in_progress": ErrorCode(400, "Submissions are being graded; try again after."),
+    "bad_exception": ErrorCode(
+        400, "An exception needs a reason and a later deadline or extra submissions."
+    ),
     # the API itself
     "bad_credentials": ErrorCode(401, "Wrong username or password."),
     "login_locked": ErrorCode(

@@ -10,7 +10,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.models import User
+from django.db.models import Field
 
+from competitions.grade_policy import PolicyError, policy_check
 from competitions.models import Competition, HeldOutDataset
 from competitions.services.submissions import PRESETS
 from grader.errors import Rejected
@@ -89,6 +91,9 @@ class DatasetImportForm(forms.Form):
     )
 
 
+_DEFAULTED = ("late_policy", "late_penalty_pct", "late_days_max")
+
+
 class CompetitionForm(forms.ModelForm):
     allowed_formats = forms.MultipleChoiceField(
         choices=[("onnx", "ONNX (.onnx)"), ("npz", "NumPy network (.npz)")],
@@ -117,7 +122,19 @@ class CompetitionForm(forms.ModelForm):
             "memory_mb",
             "visibility",
             "queue",
+            "late_policy",
+            "late_penalty_pct",
+            "late_days_max",
+            "grade_policy",
         ]
+        help_texts = {
+            "grade_policy": (
+                'JSON, empty for none. {"kind": "linear", "low": 0.90, "high": 0.99, "none": 0}; '
+                '{"kind": "thresholds", "steps": [[0.95, 100], [0.9, 80]]}; '
+                '{"kind": "ranks", "bands": [[0.1, 100], [0.5, 85], [1, 70]]} (rank fraction '
+                'among students and teams). "none": the grade without a scored entry.'
+            ),
+        }
         widgets = {
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -133,6 +150,32 @@ class CompetitionForm(forms.ModelForm):
         for name in ("opens_at", "closes_at"):
             field = cast(forms.DateTimeField, self.fields[name])
             field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+        for name in _DEFAULTED:  # left out of a POST: the model's default (late work refused)
+            self.fields[name].required = False
+
+    def clean_grade_policy(self) -> dict[str, Any]:
+        try:
+            return policy_check(self.cleaned_data.get("grade_policy") or {})
+        except PolicyError as e:
+            raise forms.ValidationError(str(e)) from None
+
+    def _defaulted(self, name: str) -> Any:
+        value = self.cleaned_data.get(name)
+        if value in (None, ""):
+            return cast("Field[Any, Any]", Competition._meta.get_field(name)).get_default()
+        return value
+
+    def clean_late_policy(self) -> str:
+        return str(self._defaulted("late_policy"))
+
+    def clean_late_days_max(self) -> int:
+        return int(self._defaulted("late_days_max"))
+
+    def clean_late_penalty_pct(self) -> float:
+        value = float(self._defaulted("late_penalty_pct"))
+        if not 0.0 <= value <= 100.0:
+            raise forms.ValidationError("Between 0 and 100 (% of the grade per day late).")
+        return value
 
     def clean_public_fraction(self) -> float:
         value = self.cleaned_data["public_fraction"]
@@ -174,3 +217,22 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         for user in User._default_manager.filter(email__iexact=email, is_active=True):
             if _same_address(email, user.email):
                 yield user
+
+
+class ExtensionForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="the student (their team's, if in one)")
+    closes_at = forms.DateTimeField(
+        required=False,
+        label="New deadline",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+    extra_daily = forms.IntegerField(
+        min_value=0, max_value=1000, initial=0, required=False, label="Extra per day"
+    )
+    extra_total = forms.IntegerField(
+        min_value=0, max_value=10000, initial=0, required=False, label="Extra in all"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="the student sees it"
+    )

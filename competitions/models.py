@@ -19,6 +19,10 @@ from competitions.lti.models import LtiKey as LtiKey
 from competitions.lti.models import LtiNonce as LtiNonce
 from competitions.lti.models import LtiPlatform as LtiPlatform
 from competitions.lti.models import LtiResourceLink as LtiResourceLink
+from competitions.models_audit import AuditEntry as AuditEntry
+from competitions.models_course import Extension as Extension
+from competitions.models_notify import Notification as Notification
+from competitions.models_notify import NotifyPrefs as NotifyPrefs
 from competitions.models_onboarding import Invitation as Invitation
 
 User = settings.AUTH_USER_MODEL
@@ -134,6 +138,21 @@ class Competition(models.Model):
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class LatePolicy(models.TextChoices):
+        REFUSE = "refuse", "refuse after the deadline"
+        PENALTY = "penalty", "accept with a penalty per day late"
+
+    late_policy = models.CharField(
+        max_length=10, choices=LatePolicy.choices, default=LatePolicy.REFUSE
+    )
+    late_penalty_pct = models.FloatField(default=10.0, help_text="% of the grade lost per day")
+    late_days_max = models.PositiveIntegerField(default=3, help_text="days late work is accepted")
+    # The last moment anyone may still submit (closes_at, extensions, the late window): nothing
+    # the close reveals is shown before it. Kept by competitions.services.exceptions.
+    last_deadline = models.DateTimeField(null=True, blank=True)
+    # How the grades CSV and LMS grade passback turn a score into a grade (grade_policy.py).
+    grade_policy = models.JSONField(default=dict, blank=True)
+
     class Meta:
         ordering = ["-opens_at"]
 
@@ -141,12 +160,18 @@ class Competition(models.Model):
         return self.title
 
     def is_finished(self, now: Any = None) -> bool:
-        """Closed by an instructor or past its close time: private scores are revealed."""
+        """Closed by an instructor, or past the last deadline anyone has (extensions and the late
+        window included): private scores, the gallery and the final standings are revealed."""
+        return self.closed or (now or timezone.now()) >= (self.last_deadline or self.closes_at)
+
+    def past_deadline(self, now: Any = None) -> bool:
+        """Closed, or past the regular deadline (entrants with an extension may still submit)."""
         return self.closed or (now or timezone.now()) >= self.closes_at
 
     def accepts_submissions(self, now: Any = None) -> bool:
+        """Open to everyone right now (regular deadline)."""
         now = now or timezone.now()
-        return not self.is_finished(now) and now >= self.opens_at
+        return not self.past_deadline(now) and now >= self.opens_at
 
 
 class Team(models.Model):
@@ -226,6 +251,7 @@ class Submission(models.Model):
     predictions = models.BinaryField(null=True, blank=True, help_text="int16 per image")
 
     is_final = models.BooleanField(default=False, help_text="chosen for the final standings")
+    late_days = models.PositiveIntegerField(default=0, help_text="whole days after the deadline")
     hidden = models.BooleanField(default=False)
     disqualified = models.BooleanField(default=False)
 

@@ -17,6 +17,8 @@ from competitions.services.grading import (
     submission_requeue_lost,
     submissions_sweep,
 )
+from competitions.services.notify import notifications_email_send
+from competitions.services.notify import notify_deadlines as notify_deadlines_pass
 
 
 @shared_task(
@@ -72,3 +74,15 @@ def lti_sync_rosters() -> dict[str, int]:
     report = lti_roster_sync()
     lti_grades_due()
     return {"contexts": report.contexts, "added": report.added, "errors": report.errors}
+
+
+@shared_task(name="competitions.tasks.send_notifications", ignore_result=True)
+def send_notifications() -> int:
+    return notifications_email_send()
+
+
+@shared_task(name="competitions.tasks.notify_deadlines", ignore_result=True)
+def notify_deadlines() -> dict[str, int]:
+    counts = notify_deadlines_pass()
+    notifications_email_send()
+    return counts

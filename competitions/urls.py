@@ -1,6 +1,15 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, onboarding, student
+from competitions.views import (
+    account,
+    audit,
+    exceptions,
+    instructor,
+    leaderboard,
+    notifications,
+    onboarding,
+    student,
+)
 
 app_name = "competitions"
 
@@ -39,5 +48,12 @@ urlpatterns = [
         onboarding.roster_resend,
         name="roster_resend",
     ),
+    path("teach/courses/<slug:slug>/log/", audit.course_audit, name="audit"),
+    path(
+        "teach/c/<slug:slug>/exceptions/",
+        exceptions.competition_exceptions,
+        name="exceptions",
+    ),
     path("invite/<str:token>/", onboarding.invitation, name="invitation"),
+    path("notifications/", notifications.notifications, name="notifications"),
 ]

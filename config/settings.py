@@ -220,6 +220,8 @@ MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "podium@localhost")
 # How long an invitation link (sent to accounts a roster import creates) can set a first password.
 PODIUM_INVITATION_DAYS = env_int("PODIUM_INVITATION_DAYS", 7, minimum=1)
+# The site's public address, for links in e-mails sent by workers (no request to take it from).
+PODIUM_SITE_URL = env_str("PODIUM_SITE_URL", "http://127.0.0.1:8000")
 
 # --- Celery -----------------------------------------------------------------------------------
 PODIUM_BROKER_DIR = Path(env_str("PODIUM_BROKER_DIR", str(VAR_DIR / "broker")))
@@ -261,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
     "lti-sync": {
         "task": "competitions.tasks.lti_sync_rosters",
         "schedule": float(env_int("PODIUM_LTI_SYNC_SECONDS", 3600, minimum=60)),
+        "options": {"queue": "cpu"},
+    },
+    # Reminders 24 h before a close, final standings after one, and e-mails left waiting.
+    "notify-deadlines": {
+        "task": "competitions.tasks.notify_deadlines",
+        "schedule": float(env_int("PODIUM_NOTIFY_SECONDS", 600, minimum=5)),
         "options": {"queue": "cpu"},
     },
 }

@@ -1,5 +1,5 @@
-"""Assignment and Grade Services: each student's grade (competitions.selectors.grades, the CSV's
-computation) posted to the platform's line item, with an access token from the tool's signed
+"""Assignment and Grade Services: each student's grade by the competition's grade policy
+(competitions.selectors.grades, the grades CSV's computation) posted to the platform's line item, with an access token from the tool's signed
 client assertion (pylti1p3's ServiceConnector, RFC 7523).
 
 Idempotent: the last value the platform took is kept per (link, student); the same value is not
@@ -24,7 +24,7 @@ from competitions.lti.http import BoundedSession
 from competitions.lti.models import LtiContext, LtiGradePost, LtiIdentity, LtiResourceLink
 from competitions.lti.toolconf import registration_for
 from competitions.models import Competition
-from competitions.selectors.grades import StudentGrade, grade_bounds_for_passback, grades_list
+from competitions.selectors.grades import StudentGrade, grades_list
 
 _FAILURES = (LtiException, requests.RequestException, ValueError, KeyError)
 
@@ -35,6 +35,7 @@ class PushReport:
     unchanged: int = 0
     failed: int = 0
     no_account: int = 0  # students the platform never launched: it has no id for them
+    no_policy: bool = False  # the competition has no grade policy: nothing to send
     errors: list[str] = field(default_factory=list)
 
 
@@ -121,7 +122,7 @@ def _push_link(link: LtiResourceLink, grades: list[StudentGrade], report: PushRe
         if sub is None:
             report.no_account += 1
             continue
-        value = round(g.grade or 0.0, 4)
+        value = round(g.grade or 0.0, 4)  # the policy states the grade of 'no entry'
         post, _ = LtiGradePost.objects.get_or_create(link=link, user=g.user)
         if post.posted_at is not None and post.grade == value and not post.error:
             report.unchanged += 1
@@ -147,8 +148,10 @@ def lti_grades_push(*, competition: Competition) -> PushReport:
     links = _targets(competition)
     if not links:
         return report
-    low, high = grade_bounds_for_passback(competition=competition)
-    grades = grades_list(competition=competition, low=low, high=high)
+    if not competition.grade_policy:
+        report.no_policy = True
+        return report
+    grades = grades_list(competition=competition, policy=competition.grade_policy)
     for link in links:
         _push_link(link, grades, report)
     return report
@@ -156,12 +159,18 @@ def lti_grades_push(*, competition: Competition) -> PushReport:
 
 def lti_grades_due(*, days: int = 2) -> dict[str, PushReport]:
     """The periodic pass: competitions of LMS courses that finished in the last `days` (closed by
-    an instructor or past their close time) get their grades pushed; unchanged grades send
-    nothing, so this retries what failed and catches closes no instructor clicked."""
+    an instructor, or past the last deadline anyone has: extensions and the late window count)
+    get their grades pushed; unchanged grades send nothing, so this retries what failed and
+    catches closes no instructor clicked."""
     now = timezone.now()
     since = now - dt.timedelta(days=days)
-    finished = Competition.objects.filter(
-        Q(closed=True, closed_at__gte=since) | Q(closes_at__gte=since, closes_at__lte=now),
+    candidates = Competition.objects.filter(
+        Q(closed=True, closed_at__gte=since) | Q(closes_at__lte=now),
         course__lti_contexts__isnull=False,
     ).distinct()
+    finished = [
+        c
+        for c in candidates
+        if c.is_finished(now) and (c.closed_at or c.last_deadline or c.closes_at) >= since
+    ]
     return {c.slug: lti_grades_push(competition=c) for c in finished}

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
+from competitions.grade_policy import policy_describe
 from competitions.lti.forms import PlatformForm
 from competitions.lti.platforms import platform_add
 from competitions.lti.roster import lti_roster_sync
@@ -40,6 +41,7 @@ def grades(request: AuthedRequest, slug: str) -> HttpResponse:
             "competition": competition,
             "posts": posts,
             "failed": sum(1 for p in posts if p.error),
+            "policy": policy_describe(competition.grade_policy),
             "contexts": lti_contexts_for_course(course=competition.course)
             if competition.course
             else [],

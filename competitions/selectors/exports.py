@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from competitions.grade_policy import policy_check, policy_describe
 from competitions.models import Competition, Submission
 from competitions.selectors.grades import grades_list
+from competitions.selectors.grades import late_days_of as late_days_of
 from competitions.selectors.leaderboard import leaderboard_get
 
 
@@ -40,9 +42,12 @@ def standings_csv(*, competition: Competition, private: bool = True) -> str:
             "entries",
             "last_submission",
             "submission_id",
+            "late_days",
         ]
     )
-    for r in leaderboard_get(competition=competition, private=private):
+    rows = leaderboard_get(competition=competition, private=private)
+    late = late_days_of([r.submission_id for r in rows])
+    for r in rows:
         kind = "baseline" if r.is_baseline else "team" if r.is_team else "student"
         w.writerow(
             [
@@ -57,6 +62,7 @@ def standings_csv(*, competition: Competition, private: bool = True) -> str:
                 r.entries,
                 r.last_submission.isoformat(),
                 r.submission_id,
+                late.get(r.submission_id, 0),
             ]
         )
     return out.getvalue()
@@ -73,14 +79,19 @@ def grades_csv(
     *, competition: Competition, low: float | None = None, high: float | None = None
 ) -> str:
     """One row per student (course roster plus anyone who entered): team, final private score,
-    rank among entrants; with low < high, a grade linear from 0 at `low` to 100 at `high`, clamped
-    (competitions.selectors.grades, which the LMS passback uses too)."""
+    rank among students and teams (baselines not counted), days late, and the grade by the
+    competition's grade policy (grade_policy.py, through selectors/grades.py as the LMS passback);
+    low < high asks for a linear grade from 0 at `low` to 100 at `high` instead (the submissions
+    page's quick choice)."""
+    policy = competition.grade_policy
+    if low is not None and high is not None and high > low:
+        policy = policy_check({"kind": "linear", "low": low, "high": high})
     out = io.StringIO()
     w = csv.writer(out)
     header = ["username", "email", "name", "team", "final_private_score", "rank"]
-    rule = low is not None and high is not None and high > low
-    w.writerow(header + (["grade"] if rule else []))
-    for g in grades_list(competition=competition, low=low, high=high):
+    header += ["rank_counts_baselines", "late_days"]
+    w.writerow(header + (["grade", "grade_policy"] if policy else []))
+    for g in grades_list(competition=competition, policy=policy):
         line = [
             _text(g.user.username),
             _text(g.user.email),
@@ -88,8 +99,10 @@ def grades_csv(
             _text(g.team),
             _fmt(g.score),
             "" if g.rank is None else g.rank,
+            "no",
+            g.late_days,
         ]
-        if g.grade is not None:
-            line.append(f"{g.grade:.1f}")
+        if policy and g.grade is not None:
+            line += [f"{g.grade:.1f}", policy_describe(policy)]
         w.writerow(line)
     return out.getvalue()

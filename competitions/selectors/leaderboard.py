@@ -66,6 +66,7 @@ class Row:
     public_score: float | None = None
     private_score: float | None = None
     pareto: bool = False
+    late_days: int = 0  # filled in by the pages that mark late entries
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "user_ids"}

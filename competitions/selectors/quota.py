@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from competitions.errors import QuotaExceeded, Refused
 from competitions.models import Competition, RefusedUpload, Submission, Team
+from competitions.selectors.deadlines import extension_for
 
 
 def _when(moment: dt.datetime, now: dt.datetime) -> str:
@@ -61,11 +62,12 @@ def quota_get(
     qs = qs.filter(team=team) if team is not None else qs.filter(user=user, team__isnull=True)
     total = qs.count()
     daily = qs.filter(created_at__gte=start).count()
+    ext = extension_for(competition=competition, user=user, team=team)
     return Quota(
         daily_used=daily,
-        daily_limit=competition.daily_limit,
+        daily_limit=competition.daily_limit + (ext.extra_daily if ext else 0),
         total_used=total,
-        total_limit=competition.total_limit,
+        total_limit=competition.total_limit + (ext.extra_total if ext else 0),
         resets_at=start + dt.timedelta(days=1),
     )
 

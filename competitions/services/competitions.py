@@ -19,9 +19,11 @@ from django.db import transaction
 from competitions.dataset_cache import dataset_load
 from competitions.errors import Refused
 from competitions.models import Competition, Submission
+from competitions.services.audit import audit_record
+from competitions.services.exceptions import competition_deadline_refresh
 from competitions.services.locks import lock_competition, lock_submissions_queued
 from competitions.services.standings import standings_rebuild
-from competitions.services.submissions import competition_rescore_all, submission_rescore
+from competitions.services.submissions import competition_rescore_all, submission_requeue
 from competitions.splits import split_indices
 from grader.metrics import compute_scores
 
@@ -57,6 +59,7 @@ def competition_create(*, user: User, values: dict[str, Any]) -> Competition:
     _apply(competition, values)
     _course_check(user=user, competition=competition)
     competition.save()
+    competition_deadline_refresh(competition=competition)
     return competition
 
 
@@ -78,11 +81,29 @@ def competition_update(
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
         competition.save()
+        competition_deadline_refresh(competition=competition)
+        changes = _changes(before, competition, values)
+        if changes:
+            audit_record(actor=user, action="edit", competition=competition, details=changes)
         if dataset_changed:
-            return CompetitionChange(requeued=competition_rescore_all(competition=competition))
+            n = competition_rescore_all(
+                competition=competition, actor=user, reason="dataset changed"
+            )
+            return CompetitionChange(requeued=n)
         if split_changed:
             return _split_rescore(competition)
     return CompetitionChange()
+
+
+def _changes(before: Competition, after: Competition, values: dict[str, Any]) -> dict[str, Any]:
+    """{field: [before, after]} for every field the edit changed, as text (dates, ids)."""
+    out: dict[str, Any] = {}
+    for name in values:
+        field = "dataset_id" if name == "dataset" else "course_id" if name == "course" else name
+        old, new = getattr(before, field, None), getattr(after, field, None)
+        if old != new:
+            out[name] = [None if old is None else str(old), None if new is None else str(new)]
+    return out
 
 
 def _refuse_while_grading(competition: Competition) -> None:
@@ -123,7 +144,7 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
         "pk", "predictions", "competition_id", "user_id", "team_id", "is_baseline"
     ):
         if sub.predictions is None or len(sub.predictions) != 2 * len(dataset.labels):
-            requeued += submission_rescore(submission=sub)  # nothing to recompute from
+            requeued += submission_requeue(submission=sub)  # nothing to recompute from
             continue
         public, private = split_scores_from_predictions(
             competition=competition,

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from competitions.errors import Refused
 from competitions.models import Course, Membership
+from competitions.services.audit import Actor, audit_record
 from competitions.services.invitations import onboarding_send
 from competitions.text import text_problem
 
@@ -55,7 +56,9 @@ class RosterReport:
 _STORED = ("username", "email", "first_name", "last_name")
 
 
-def course_roster_import(*, course: Course, csv_text: str, site: str | None = None) -> RosterReport:
+def course_roster_import(
+    *, course: Course, csv_text: str, site: str | None = None, actor: Actor = None
+) -> RosterReport:
     """CSV with a header: username,email[,first_name,last_name][,role]. New accounts get no
     password but an invitation e-mail with a single-use link to set one; existing accounts newly
     enrolled are told by e-mail. Mail goes out after the import committed, only when `site` (the
@@ -100,6 +103,12 @@ def course_roster_import(*, course: Course, csv_text: str, site: str | None = No
             if joined and not created:
                 told.append(user)
             report.enrolled.append(username)
+        audit_record(
+            actor=actor,
+            action="roster",
+            course=course,
+            details={"enrolled": len(report.enrolled), "created": report.created},
+        )
     if site is not None:
         sent = onboarding_send(course=course, invited=invited, enrolled=told, site=site)
         report.mailed, report.mail_failed = sent.sent, sent.failed

@@ -31,3 +31,25 @@ def lti_grades_send(*, competition_id: int) -> None:
         current_app.send_task(LTI_GRADES_TASK, args=(competition_id,), queue="cpu", retry=False)
     except Exception as e:  # broker down: `manage.py lti_push_grades` or the next close sends it
         logger.warning("could not enqueue the LMS grades of %s (%s)", competition_id, e)
+
+
+NOTIFY_TASK = "competitions.tasks.send_notifications"
+
+
+def notifications_send() -> None:
+    """Ask a worker to e-mail waiting notifications (the periodic pass catches a lost message)."""
+    try:
+        current_app.send_task(NOTIFY_TASK, queue="cpu", retry=False)
+    except Exception as e:  # broker down: the periodic pass sends them later
+        logger.warning("could not ask for notification e-mails (%s); the periodic pass will", e)
+
+
+DEADLINES_TASK = "competitions.tasks.notify_deadlines"
+
+
+def deadlines_send() -> None:
+    """Ask a worker for the reminders and final standings now (e.g. right after a close)."""
+    try:
+        current_app.send_task(DEADLINES_TASK, queue="cpu", retry=False)
+    except Exception as e:  # broker down: the periodic pass does it later
+        logger.warning("could not ask for the deadline notifications (%s)", e)

@@ -27,6 +27,7 @@ from competitions.dataset_cache import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import grading_send
+from competitions.services.notify import notify_result
 from competitions.services.standings import standing_refresh_for
 from competitions.splits import split_indices
 from competitions.storable import json_storable, text_storable
@@ -124,9 +125,15 @@ def submission_grade(*, submission_id: uuid.UUID | str) -> str:
         logger.info("submission %s is not queued: skipped (duplicate delivery?)", submission_id)
         return "skipped"
     try:
-        return _grade_claimed(submission_id, attempt, claim_ms=(time.perf_counter() - t0) * 1000)
+        outcome = _grade_claimed(submission_id, attempt, claim_ms=(time.perf_counter() - t0) * 1000)
     except (OperationalError, InterfaceError) as e:  # the database, not the model: retry
         raise AttemptLost(attempt) from e
+    if outcome in ("scored", "failed"):
+        try:
+            notify_result(submission_id=str(submission_id))
+        except Exception:  # the result stands; a lost notification is only logged
+            logger.exception("could not notify the result of %s", submission_id)
+    return outcome
 
 
 def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: float) -> str:

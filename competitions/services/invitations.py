@@ -23,6 +23,7 @@ from django.utils import timezone
 from competitions.errors import Refused
 from competitions.models import Course, Invitation
 from competitions.selectors.onboarding import USED, invitation_find, token_hash
+from competitions.services.audit import Actor, audit_record
 
 
 def invitation_issue(*, user: User, course: Course) -> tuple[Invitation, str]:
@@ -144,8 +145,9 @@ def invitation_accept(*, token: str, password: str) -> User:
     return user
 
 
-def invitation_resend(*, course: Course, user: User, site: str) -> Sent:
+def invitation_resend(*, course: Course, user: User, site: str, actor: Actor = None) -> Sent:
     """A new link for an account that has not set a password yet (the old links stop working)."""
     if user.has_usable_password():
         raise Refused("invitation_invalid", f"{user.username} has already set a password.")
+    audit_record(actor=actor, action="invite", course=course, details={"user": user.username})
     return onboarding_send(course=course, invited=[user], enrolled=[], site=site)

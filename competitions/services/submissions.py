@@ -14,9 +14,12 @@ from django.utils import timezone
 from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, LtiContext, RefusedUpload, Submission
 from competitions.preprocess import preprocess_engine_args, preprocess_normalize
+from competitions.selectors.deadlines import submission_lateness
 from competitions.selectors.quota import flood_check, quota_get
-from competitions.services.dispatch import grading_send, lti_grades_send
+from competitions.services.audit import Actor, audit_record
+from competitions.services.dispatch import deadlines_send, grading_send, lti_grades_send
 from competitions.services.locks import lock_entrant
+from competitions.services.notify import notify_flag
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
 from competitions.services.uploads import Refuse, UploadLike, upload_name_checked, upload_store
@@ -112,8 +115,9 @@ def submission_create(
     flood_check(user=user, now=now)
     if now < competition.opens_at:
         raise Refused("not_open", "This competition has not opened yet.")
-    if not competition.accepts_submissions(now):
-        raise Refused("closed", "This competition is closed: the deadline has passed.")
+    team = team_for_user(competition=competition, user=user)
+    # On time, late under a penalty policy (days counted), or refused (extensions count).
+    late_days = submission_lateness(competition=competition, user=user, team=team, now=now)
 
     def refuse(code: str, message: str) -> Refused:
         RefusedUpload.objects.create(user=user, competition=competition, code=code, message=message)
@@ -121,7 +125,6 @@ def submission_create(
 
     name = upload_name_checked(competition=competition, upload=upload, refuse=refuse)
     pre = preprocess_normalize(preprocess=preprocess, mean=mean, std=std)
-    team = team_for_user(competition=competition, user=user)
     quota_get(competition=competition, user=user, team=team, now=now).check(now)
     checked = _content_checked(
         competition=competition, upload=upload, name=name, pre=pre, refuse=refuse
@@ -133,7 +136,13 @@ def submission_create(
         quota_get(competition=competition, user=user, team=team, now=now).check(now)
 
     sub = _submission_new(
-        checked=checked, note=note, competition=competition, user=user, team=team, created_at=now
+        checked=checked,
+        note=note,
+        competition=competition,
+        user=user,
+        team=team,
+        created_at=now,
+        late_days=late_days,
     )
     _submission_save(sub=sub, checked=checked, guard=guard)
     return sub
@@ -176,8 +185,9 @@ def submission_enqueue(*, submission: Submission) -> None:
     transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
 
 
-def submission_rescore(*, submission: Submission) -> bool:
-    """Grade again from scratch (e.g. after the dataset or the engine changed)."""
+def submission_requeue(*, submission: Submission) -> bool:
+    """Grade again from scratch (e.g. after the dataset or the engine changed). Not recorded in
+    the audit log: the staff action that causes it is (a rescore, an edit)."""
     with transaction.atomic():
         changed = (
             Submission.objects.filter(pk=submission.pk)
@@ -200,11 +210,31 @@ def submission_rescore(*, submission: Submission) -> bool:
     return bool(changed)
 
 
-def competition_rescore_all(*, competition: Competition) -> int:
+def submission_rescore(*, submission: Submission, actor: Actor = None, reason: str = "") -> bool:
+    """A staff member grades one submission again; recorded in the audit log."""
+    with transaction.atomic():
+        changed = submission_requeue(submission=submission)
+        if changed:
+            audit_record(actor=actor, action="rescore", submission=submission, reason=reason)
+    return changed
+
+
+def competition_rescore_all(
+    *, competition: Competition, actor: Actor = None, reason: str = ""
+) -> int:
     subs = Submission.objects.filter(competition=competition).exclude(
         status=Submission.Status.RUNNING
     )
-    return sum(submission_rescore(submission=s) for s in subs.select_related("competition"))
+    with transaction.atomic():
+        n = sum(submission_requeue(submission=s) for s in subs.select_related("competition"))
+        audit_record(
+            actor=actor,
+            action="rescore_all",
+            competition=competition,
+            reason=reason,
+            details={"queued": n},
+        )
+    return n
 
 
 def submission_choose_final(*, user: User, submission: Submission) -> None:
@@ -226,8 +256,19 @@ def submission_choose_final(*, user: User, submission: Submission) -> None:
         standing_refresh_for(submission=submission)
 
 
+_FLAG_ACTIONS = {("hidden", True): "hide", ("hidden", False): "unhide"} | {
+    ("disqualified", True): "disqualify",
+    ("disqualified", False): "requalify",
+}
+
+
 def submission_set_flags(
-    *, submission: Submission, hidden: bool | None = None, disqualified: bool | None = None
+    *,
+    submission: Submission,
+    hidden: bool | None = None,
+    disqualified: bool | None = None,
+    actor: Actor = None,
+    reason: str = "",
 ) -> None:
     fields: dict[str, Any] = {}
     if hidden is not None:
@@ -238,14 +279,26 @@ def submission_set_flags(
         with transaction.atomic():
             Submission.objects.filter(pk=submission.pk).update(**fields)
             standing_refresh_for(submission=submission)
+            for flag, value in fields.items():
+                action = _FLAG_ACTIONS[(flag, value)]
+                entry = audit_record(
+                    actor=actor, action=action, submission=submission, reason=reason
+                )
+                if action in ("disqualify", "hide"):
+                    notify_flag(
+                        submission=submission, action=action, reason=reason, entry_id=entry.pk
+                    )
 
 
-def competition_close(*, competition: Competition) -> None:
-    Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
-    if (
-        competition.course_id
-        and LtiContext.objects.filter(course_id=competition.course_id).exists()
-    ):
-        # The course is an LMS's: its line items get the final grades once the close committed.
-        pk = competition.pk
-        transaction.on_commit(lambda: lti_grades_send(competition_id=pk))
+def competition_close(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:
+    with transaction.atomic():
+        Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
+        audit_record(actor=actor, action="close", competition=competition, reason=reason)
+        transaction.on_commit(deadlines_send)  # final standings go out now, not at the next pass
+        if (
+            competition.course_id
+            and LtiContext.objects.filter(course_id=competition.course_id).exists()
+        ):
+            # An LMS's course: its line items get the final grades once the close committed.
+            pk = competition.pk
+            transaction.on_commit(lambda: lti_grades_send(competition_id=pk))

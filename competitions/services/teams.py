@@ -24,7 +24,7 @@ def team_for_user(*, competition: Competition, user: User) -> Team | None:
 def _check_can_join(*, competition: Competition, user: User) -> None:
     if competition.max_team_size < 2:
         raise Refused("no_teams", "This competition is for individuals only.")
-    if competition.is_finished():
+    if competition.past_deadline():
         raise Refused("closed", "This competition is closed.")
     if team_for_user(competition=competition, user=user) is not None:
         raise Refused("in_team", "You are already in a team for this competition.")

@@ -141,6 +141,7 @@ def course_roster(request: AuthedRequest, slug: str) -> HttpResponse:
         try:
             report = courses.course_roster_import(
                 course=course,
+                actor=request.user,
                 csv_text=raw.decode("utf-8-sig"),
                 site=request.build_absolute_uri("/"),
             )
@@ -185,14 +186,22 @@ def competition_submissions(request: AuthedRequest, slug: str) -> HttpResponse:
 @require_POST
 def competition_action(request: AuthedRequest, slug: str, action: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
-    if action == "close":
-        submissions.competition_close(competition=competition)
-        messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
-    elif action == "rescore_all":
-        n = submissions.competition_rescore_all(competition=competition)
-        messages.success(request, f"{n} submissions queued for rescoring.")
-    else:
+    reason = request.POST.get("reason", "")
+    if action not in ("close", "rescore_all"):
         raise Http404("No such action")
+    try:
+        if action == "close":
+            submissions.competition_close(
+                competition=competition, actor=request.user, reason=reason
+            )
+            messages.success(request, "Closed: the private leaderboard is now shown to everyone.")
+        else:
+            n = submissions.competition_rescore_all(
+                competition=competition, actor=request.user, reason=reason
+            )
+            messages.success(request, f"{n} submissions queued for rescoring.")
+    except ServiceError as e:
+        messages.error(request, e.message)
     return redirect("competitions:submissions", slug=slug)
 
 
@@ -208,13 +217,20 @@ def submission_action(request: AuthedRequest, pk: str, action: str) -> HttpRespo
         "disqualify": {"disqualified": True},
         "requalify": {"disqualified": False},
     }
-    if action == "rescore":
-        submissions.submission_rescore(submission=sub)
-    elif action in flags:
-        submissions.submission_set_flags(submission=sub, **flags[action])
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "rescore":
+            submissions.submission_rescore(submission=sub, actor=request.user, reason=reason)
+        elif action in flags:
+            submissions.submission_set_flags(
+                submission=sub, actor=request.user, reason=reason, **flags[action]
+            )
+        else:
+            raise Http404("No such action")
+    except ServiceError as e:
+        messages.error(request, e.message)
     else:
-        raise Http404("No such action")
-    messages.success(request, f"Done: {action}.")
+        messages.success(request, f"Done: {action}.")
     return redirect(_safe_next(request) or reverse("competitions:submission", args=[sub.pk]))
 
 

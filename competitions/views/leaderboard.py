@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from competitions.selectors import access
+from competitions.selectors.exports import late_days_of
 from competitions.selectors.leaderboard import leaderboard_get, leaderboard_page
 from competitions.views.lookup import or_404
 
@@ -20,6 +21,9 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     rows = leaderboard_get(competition=competition, private=private)
     me = request.user.pk if request.user.is_authenticated else None
     page = leaderboard_page(rows=rows, page=request.GET.get("page"), size=PAGE_SIZE, user_id=me)
+    late = late_days_of([r.submission_id for r in page.rows])
+    for r in page.rows:
+        r.late_days = late.get(r.submission_id, 0)
     points = [
         {"x": r.params, "y": r.score, "name": r.name, "pareto": r.pareto, "baseline": r.is_baseline}
         for r in rows

@@ -46,7 +46,12 @@ def roster_resend(request: AuthedRequest, slug: str, user_id: int) -> HttpRespon
         raise Http404("No such course")
     member = get_object_or_404(User, pk=user_id, memberships__course=course)
     try:
-        sent = invitation_resend(course=course, user=member, site=request.build_absolute_uri("/"))
+        sent = invitation_resend(
+            course=course,
+            user=member,
+            site=request.build_absolute_uri("/"),
+            actor=request.user,
+        )
     except ServiceError as e:
         messages.error(request, e.message)
     else:

@@ -15,6 +15,7 @@ from competitions.dataset_cache import dataset_load, image_data_uri
 from competitions.errors import ServiceError
 from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJoinForm
 from competitions.selectors import access
+from competitions.selectors.deadlines import entrant_window
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services import courses, submissions, teams
@@ -67,6 +68,7 @@ def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "team": team,
             "team_members": team.memberships.select_related("user") if team else [],
             "quota": quota_get(competition=competition, user=request.user, team=team, now=now),
+            **entrant_window(competition=competition, user=request.user, team=team, now=now),
             "my_submissions": submission_list_for_entrant(
                 competition=competition, user=request.user, team=team
             )[:50],

@@ -7,6 +7,7 @@ from typing import Any
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.access import AnyUser
+from competitions.selectors.audit import audit_for_submission
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
@@ -54,4 +55,5 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
             and (sub.user_id == user.pk or sub.team_id is not None)
         ),
         "gallery": sub.predictions is not None and (instructor or finished),
+        "staff_actions": audit_for_submission(submission=sub),
     }

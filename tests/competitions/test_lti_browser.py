@@ -5,16 +5,14 @@ from an origin that is not a registered platform cannot frame Podium. Skipped wi
 
 from __future__ import annotations
 
-import os
-import warnings
 from pathlib import Path
 
 import pytest
 
 from competitions.models import LtiIdentity, Membership
+from testsupport.browser import chromium as launch_chromium
 from testsupport.lti_platform import INSTRUCTOR, LEARNER, SimulatedPlatform
 
-CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
@@ -22,21 +20,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 
 @pytest.fixture
 def chromium():
-    if not Path(CHROMIUM).exists():
-        reason = f"browser tests skipped: {CHROMIUM} not found (apt-get install -y chromium)"
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test body uses the ORM too
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from competitions.models import LtiIdentity, Submission
+from competitions.grade_policy import policy_check
+from competitions.models import Competition, LtiIdentity, Submission
 from competitions.selectors.exports import grades_csv
 from competitions.services.submissions import baseline_create, submission_create
 from testsupport.lti_platform import AGS_SCOPES, INSTRUCTOR, LEARNER, SimulatedPlatform
@@ -81,6 +82,9 @@ def test_closing_posts_each_students_grade_to_the_line_item_once(
     assert all(s.status == Submission.Status.SCORED for s in (low, high, mid, good))
     assert low.private_score < mid.private_score < high.private_score
 
+    # The instructor's grade policy: linear between the two baselines, 15 for no scored entry.
+    policy = {"kind": "linear", "low": low.private_score, "high": high.private_score, "none": 15}
+    Competition.objects.filter(pk=competition.pk).update(grade_policy=policy_check(policy))
     r = teacher.post("/teach/c/digits/do/close/")
     assert r.status_code == 302
     wait_for(lambda: len(platform.scores) >= 3 or None, 60, "the grades to reach the platform")
@@ -90,20 +94,17 @@ def test_closing_posts_each_students_grade_to_the_line_item_once(
         (mid.private_score - low.private_score) / (high.private_score - low.private_score) * 100
     )
     assert set(got) == {"s-mid", "s-good", "s-none"}
-    assert got["s-mid"]["scoreGiven"] == pytest.approx(expected_mid, abs=1e-3)
+    assert got["s-mid"]["scoreGiven"] == pytest.approx(expected_mid, abs=0.01)
     assert 0 < got["s-mid"]["scoreGiven"] < 100
-    assert got["s-good"]["scoreGiven"] == 100.0 and got["s-none"]["scoreGiven"] == 0.0
+    assert got["s-good"]["scoreGiven"] == 100.0 and got["s-none"]["scoreGiven"] == 15.0
     assert all(s["lineitem"] == item["id"] and s["scoreMaximum"] == 100 for s in got.values())
-    # The same numbers as the grades CSV with the same baselines (one computation).
-    rows = csv.DictReader(
-        io.StringIO(
-            grades_csv(competition=competition, low=low.private_score, high=high.private_score)
-        )
-    )
+    # The same numbers as the grades CSV (one computation).
+    competition.refresh_from_db()
+    rows = csv.DictReader(io.StringIO(grades_csv(competition=competition)))
     csv_grade = {r["username"]: float(r["grade"]) for r in rows}
-    assert csv_grade[student["s-mid"].username] == pytest.approx(
-        got["s-mid"]["scoreGiven"], abs=0.05
-    )
+    for sub in ("s-mid", "s-good", "s-none"):
+        user = LtiIdentity.objects.get(sub=sub).user
+        assert csv_grade[user.username] == pytest.approx(got[sub]["scoreGiven"], abs=0.05)
 
     call_command("lti_push_grades", "digits")
     assert len(platform.scores) == 3

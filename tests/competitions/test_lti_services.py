@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from competitions.errors import Refused
+from competitions.grade_policy import policy_check
 from competitions.lti.platforms import platform_add
 from competitions.models import Competition, LtiGradePost, LtiIdentity, LtiPlatform, Membership
 from competitions.services.courses import course_create
@@ -24,6 +25,9 @@ TARGET = "http://testserver/c/digits/"
 
 @pytest.fixture
 def registered(db, competition):
+    # The grade policy states what a student without a scored entry gets: 20 here.
+    policy = policy_check({"kind": "linear", "low": 0.5, "high": 1.0, "none": 20})
+    Competition.objects.filter(pk=competition.pk).update(grade_policy=policy)
     p = SimulatedPlatform()
     p.register(course=competition.course.slug)
     p.tool_jwks = Client().get("/lti/jwks/").json()
@@ -122,7 +126,7 @@ def test_grade_passback_failure_is_shown_then_retried_and_never_posted_twice(reg
 
     call_command("lti_push_grades", "digits")
     (score,) = registered.scores
-    assert score["userId"] == "s-1" and score["scoreGiven"] == 0.0  # no entry: 0, as the CSV
+    assert score["userId"] == "s-1" and score["scoreGiven"] == 20.0  # the policy's "none"
     assert score["scoreMaximum"] == 100 and score["gradingProgress"] == "FullyGraded"
     assert score["lineitem"] == item["id"]
     assert 'id="lti-failed"' not in client.get("/lti/teach/c/digits/grades/").content.decode()
@@ -262,3 +266,15 @@ def test_the_passback_task_retries_a_post_the_lms_refused(registered, competitio
     assert score["userId"] == "s-1"
     post = LtiGradePost.objects.get(user__lti_identities__sub="s-1")
     assert post.attempts == 2 and post.error == "" and post.posted_at is not None
+
+
+def test_without_a_grade_policy_nothing_is_sent_and_the_instructor_is_told(registered, competition):
+    client = _instructor(registered)
+    registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET)
+    Competition.objects.filter(pk=competition.pk).update(grade_policy={})
+    with pytest.raises(CommandError) as e:
+        call_command("lti_push_grades", "digits")
+    assert e.value.returncode == 2 and "no grade policy" in str(e.value)
+    assert registered.scores == [] and not LtiGradePost.objects.exists()
+    page = client.get("/lti/teach/c/digits/grades/").content.decode()
+    assert "nothing is sent until the competition has one" in page

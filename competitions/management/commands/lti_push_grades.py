@@ -22,6 +22,11 @@ class Command(BaseCommand):
         if competition is None:
             raise CommandError(f"no competition has the slug {slug!r}", returncode=2)
         r = lti_grades_push(competition=competition)
+        if r.no_policy:
+            raise CommandError(
+                f"{slug} has no grade policy: set one on the competition's edit page first",
+                returncode=2,
+            )
         self.stdout.write(
             f"{slug}: {r.posted} posted, {r.unchanged} unchanged, {r.failed} failed, "
             f"{r.no_account} students never launched from the LMS"
