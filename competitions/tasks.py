@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection
 
 from competitions.lti.grades import lti_grades_due, lti_grades_push
@@ -56,13 +57,14 @@ def sweep_submissions() -> dict[str, int]:
 @shared_task(
     bind=True, name="competitions.tasks.lti_push_grades", ignore_result=True, max_retries=5
 )
-def lti_push_grades(self: Any, competition_id: int) -> dict[str, int]:
+def lti_push_grades(self: Any, competition_id: int, actor_id: int | None = None) -> dict[str, int]:
     """LMS grade passback after a close; failed posts are retried with backoff (and by the
     periodic pass), and stay on the instructor's page until one succeeds."""
     competition = Competition.objects.filter(pk=competition_id).first()
     if competition is None:
         return {}
-    report = lti_grades_push(competition=competition)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    report = lti_grades_push(competition=competition, actor=actor)
     if report.failed:
         raise self.retry(countdown=60 * 2**self.request.retries)
     return {"posted": report.posted, "unchanged": report.unchanged}

@@ -25,6 +25,7 @@ from competitions.lti.models import LtiContext, LtiGradePost, LtiIdentity, LtiRe
 from competitions.lti.toolconf import registration_for
 from competitions.models import Competition
 from competitions.selectors.grades import StudentGrade, grades_list
+from competitions.services.audit import Actor, audit_record
 
 _FAILURES = (LtiException, requests.RequestException, ValueError, KeyError)
 
@@ -142,8 +143,10 @@ def _push_link(link: LtiResourceLink, grades: list[StudentGrade], report: PushRe
             report.errors.append(f"{g.user.username}: {post.error}")
 
 
-def lti_grades_push(*, competition: Competition) -> PushReport:
-    """Posts every student's grade to each LMS line item of the competition (see module doc)."""
+def lti_grades_push(*, competition: Competition, actor: Actor = None) -> PushReport:
+    """Posts every student's grade to each LMS line item of the competition (see module doc).
+    A push that sent something (or failed to) is in the staff audit log; `actor` None is the
+    system (the close's task, the periodic pass, the command)."""
     report = PushReport()
     links = _targets(competition)
     if not links:
@@ -154,6 +157,13 @@ def lti_grades_push(*, competition: Competition) -> PushReport:
     grades = grades_list(competition=competition, policy=competition.grade_policy)
     for link in links:
         _push_link(link, grades, report)
+    if report.posted or report.failed:
+        audit_record(
+            actor=actor,
+            action="grades",
+            competition=competition,
+            details={"posted": report.posted, "failed": report.failed, "to": "lms"},
+        )
     return report
 
 

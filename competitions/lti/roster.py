@@ -19,6 +19,7 @@ from competitions.lti.http import BoundedSession
 from competitions.lti.models import LtiContext
 from competitions.lti.toolconf import registration_for
 from competitions.models import Course, Membership
+from competitions.services.audit import Actor, audit_record
 
 
 @dataclass
@@ -62,12 +63,25 @@ def _sync_context(context: LtiContext, report: SyncReport) -> None:
     report.contexts += 1
 
 
-def lti_roster_sync(*, course: Course | None = None) -> SyncReport:
-    """Syncs the course's LMS contexts (all contexts with an NRPS endpoint when no course)."""
+def lti_roster_sync(*, course: Course | None = None, actor: Actor = None) -> SyncReport:
+    """Syncs the course's LMS contexts (all contexts with an NRPS endpoint when no course). A
+    sync that enrolled someone is in the staff audit log (`actor` None: the periodic task)."""
     report = SyncReport()
     contexts = LtiContext.objects.exclude(memberships_url="").select_related("platform", "course")
     if course is not None:
         contexts = contexts.filter(course=course)
     for context in contexts:
+        added = report.added
         _sync_context(context, report)
+        if report.added > added:
+            audit_record(
+                actor=actor,
+                action="roster",
+                course=context.course,
+                details={
+                    "from": "lms",
+                    "context": context.context_id,
+                    "added": report.added - added,
+                },
+            )
     return report

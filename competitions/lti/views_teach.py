@@ -30,7 +30,7 @@ from competitions.views.lookup import or_404
 def grades(request: AuthedRequest, slug: str) -> HttpResponse:
     competition = or_404(access.competition_get_for_instructor, user=request.user, slug=slug)
     if request.method == "POST":
-        lti_grades_send(competition_id=competition.pk)
+        lti_grades_send(competition_id=competition.pk, actor_id=request.user.pk)
         messages.success(request, "Grades are being sent to the LMS; reload to see the result.")
         return redirect("lti:grades", slug=slug)
     posts = lti_grade_posts(competition=competition)
@@ -55,7 +55,7 @@ def roster_sync(request: AuthedRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     if not access.course_is_instructor(user=request.user, course=course):
         raise Http404("No such course")
-    report = lti_roster_sync(course=course)
+    report = lti_roster_sync(course=course, actor=request.user)
     if report.errors:
         messages.error(request, f"{report.errors} LMS roster(s) could not be read (see below).")
     messages.success(

@@ -25,10 +25,13 @@ def grading_send(*, submission_id: str, queue: str) -> None:
         logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
 
 
-def lti_grades_send(*, competition_id: int) -> None:
-    """Grade passback to the LMS, after a close (the task retries failed posts itself)."""
+def lti_grades_send(*, competition_id: int, actor_id: int | None = None) -> None:
+    """Grade passback to the LMS, after a close or an instructor's click (`actor_id`, for the
+    audit log); the task retries failed posts itself."""
     try:
-        current_app.send_task(LTI_GRADES_TASK, args=(competition_id,), queue="cpu", retry=False)
+        current_app.send_task(
+            LTI_GRADES_TASK, args=(competition_id, actor_id), queue="cpu", retry=False
+        )
     except Exception as e:  # broker down: `manage.py lti_push_grades` or the next close sends it
         logger.warning("could not enqueue the LMS grades of %s (%s)", competition_id, e)
 

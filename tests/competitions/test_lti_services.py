@@ -16,7 +16,14 @@ from django.utils import timezone
 from competitions.errors import Refused
 from competitions.grade_policy import policy_check
 from competitions.lti.platforms import platform_add
-from competitions.models import Competition, LtiGradePost, LtiIdentity, LtiPlatform, Membership
+from competitions.models import (
+    AuditEntry,
+    Competition,
+    LtiGradePost,
+    LtiIdentity,
+    LtiPlatform,
+    Membership,
+)
 from competitions.services.courses import course_create
 from testsupport.lti_platform import INSTRUCTOR, LEARNER, LTI, Member, SimulatedPlatform
 
@@ -107,6 +114,9 @@ def test_roster_sync_enrols_the_platforms_active_members_with_their_roles(regist
     registered.launch(Client(), sub="n-1", roles=[LEARNER], target=TARGET)
     assert LtiIdentity.objects.filter(sub="n-1").count() == 1
     assert b"signs in from the LMS" in client.get("/teach/courses/ml101/roster/").content
+    (entry,) = AuditEntry.objects.filter(action="roster")
+    assert entry.actor_id == LtiIdentity.objects.get(sub="t-1").user_id
+    assert entry.details["from"] == "lms" and entry.details["added"] == 2
 
 
 def test_grade_passback_failure_is_shown_then_retried_and_never_posted_twice(registered):
@@ -133,6 +143,12 @@ def test_grade_passback_failure_is_shown_then_retried_and_never_posted_twice(reg
 
     call_command("lti_push_grades", "digits")
     assert len(registered.scores) == 1
+    # In the staff log: the failed push and the one that posted; the no-op push left no entry.
+    pushes = AuditEntry.objects.filter(action="grades").order_by("at", "pk")
+    assert [(e.actor, e.details["posted"], e.details["failed"]) for e in pushes] == [
+        ("system", 0, 1),
+        ("system", 1, 0),
+    ]
 
 
 def test_the_grades_page_is_for_the_courses_instructors(registered, users):
@@ -261,11 +277,14 @@ def test_the_passback_task_retries_a_post_the_lms_refused(registered, competitio
     _instructor(registered)
     registered.launch(Client(), sub="s-1", roles=[LEARNER], target=TARGET)
     registered.fail_scores = 1
-    lti_push_grades.apply(args=[competition.pk])  # eager: the retry runs at once, not in 60 s
+    teacher = LtiIdentity.objects.get(sub="t-1").user
+    # As the "Send grades to the LMS now" button sends it (eager: the retry runs at once).
+    lti_push_grades.apply(args=[competition.pk, teacher.pk])
     (score,) = registered.scores
     assert score["userId"] == "s-1"
     post = LtiGradePost.objects.get(user__lti_identities__sub="s-1")
     assert post.attempts == 2 and post.error == "" and post.posted_at is not None
+    assert {e.actor for e in AuditEntry.objects.filter(action="grades")} == {teacher.username}
 
 
 def test_without_a_grade_policy_nothing_is_sent_and_the_instructor_is_told(registered, competition):
