@@ -145,6 +145,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     exclude = ("key_hash",)
 
 
+class LtiDeploymentInline(admin.TabularInline):
+    model = models.LtiDeployment
+    extra = 0
+
+
+@admin.register(models.LtiPlatform)
+class LtiPlatformAdmin(admin.ModelAdmin):
+    """LMS registrations (docs/LTI.md); `manage.py lti_platform_add` does the same with checks."""
+
+    list_display = ("issuer", "client_id", "created_at")
+    inlines = [LtiDeploymentInline]
+
+
+@admin.register(models.LtiContext)
+class LtiContextAdmin(admin.ModelAdmin):
+    """An LMS course and the Podium course it maps to: change `course` to link another one."""
+
+    list_display = ("title", "context_id", "platform", "course", "synced_at")
+    list_select_related = ("platform", "course")
+    readonly_fields = ("platform", "deployment", "context_id", "synced_at", "sync_error")
+
+
 @admin.register(models.AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only (competitions/models_audit.py)."""

@@ -48,6 +48,16 @@ ERRORS: dict[str, ErrorCode] = {
     "team_submitted": ErrorCode(400, "The team has submitted: members can no longer leave."),
     "bad_roster": ErrorCode(400, "The CSV needs a header row with at least 'username'."),
     "invitation_invalid": ErrorCode(400, "This invitation link cannot be used."),
+    # LTI launches (the /lti/ pages show them; docs/LTI.md)
+    "lti_invalid": ErrorCode(400, "This LMS launch could not be verified."),
+    "lti_replayed": ErrorCode(400, "This launch was already used. Open Podium again from the LMS."),
+    "lti_no_course": ErrorCode(403, "Your instructor has not opened Podium in this course yet."),
+    "lti_role": ErrorCode(403, "Podium opens for instructors and learners only."),
+    "lti_not_instructor": ErrorCode(403, "Only the course's instructors can do this."),
+    "lti_bad_platform": ErrorCode(400, "These LMS registration values cannot be used."),
+    "lti_platform_taken": ErrorCode(
+        403, "This LMS registration exists already; ask the site's administrator to change it."
+    ),
     # any typed text (note, label, names)
     "bad_text": ErrorCode(400, "Text cannot contain NUL (\\x00) characters."),
     # instructors

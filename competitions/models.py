@@ -11,6 +11,14 @@ from django.db import models
 from django.utils import timezone
 
 # Models kept in modules of their own, re-exported so Django and callers find them here.
+from competitions.lti.models import LtiContext as LtiContext
+from competitions.lti.models import LtiDeployment as LtiDeployment
+from competitions.lti.models import LtiGradePost as LtiGradePost
+from competitions.lti.models import LtiIdentity as LtiIdentity
+from competitions.lti.models import LtiKey as LtiKey
+from competitions.lti.models import LtiNonce as LtiNonce
+from competitions.lti.models import LtiPlatform as LtiPlatform
+from competitions.lti.models import LtiResourceLink as LtiResourceLink
 from competitions.models_audit import AuditEntry as AuditEntry
 from competitions.models_course import Extension as Extension
 from competitions.models_notify import Notification as Notification

@@ -6,8 +6,12 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection
 
+from competitions.lti.grades import lti_grades_due, lti_grades_push
+from competitions.lti.roster import lti_roster_sync
+from competitions.models import Competition
 from competitions.services.grading import (
     AttemptLost,
     submission_grade,
@@ -51,6 +55,30 @@ def sweep_submissions() -> dict[str, int]:
     counts = submissions_sweep()
     counts["alerted"] = int(queue_alert_check() is not None)  # after the re-sends
     return counts
+
+
+@shared_task(
+    bind=True, name="competitions.tasks.lti_push_grades", ignore_result=True, max_retries=5
+)
+def lti_push_grades(self: Any, competition_id: int, actor_id: int | None = None) -> dict[str, int]:
+    """LMS grade passback after a close; failed posts are retried with backoff (and by the
+    periodic pass), and stay on the instructor's page until one succeeds."""
+    competition = Competition.objects.filter(pk=competition_id).first()
+    if competition is None:
+        return {}
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    report = lti_grades_push(competition=competition, actor=actor)
+    if report.failed:
+        raise self.retry(countdown=60 * 2**self.request.retries)
+    return {"posted": report.posted, "unchanged": report.unchanged}
+
+
+@shared_task(name="competitions.tasks.lti_sync_rosters", ignore_result=True)
+def lti_sync_rosters() -> dict[str, int]:
+    """Periodic (beat): every LMS context's roster (NRPS), then grades of recent closes."""
+    report = lti_roster_sync()
+    lti_grades_due()
+    return {"contexts": report.contexts, "added": report.added, "errors": report.errors}
 
 
 @shared_task(name="competitions.tasks.send_notifications", ignore_result=True)

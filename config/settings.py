@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before XFrameOptionsMiddleware: on LTI pages it replaces DENY with frame-ancestors.
+    "competitions.lti.frames.LtiFrameMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the response of a login that django-axes refused (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
@@ -259,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("PODIUM_SWEEP_SECONDS", 60, minimum=5)),
         "options": {"queue": "cpu"},
     },
+    # LMS rosters (NRPS) of every LTI context, then grade passback of recent closes (idempotent).
+    "lti-sync": {
+        "task": "competitions.tasks.lti_sync_rosters",
+        "schedule": float(env_int("PODIUM_LTI_SYNC_SECONDS", 3600, minimum=60)),
+        "options": {"queue": "cpu"},
+    },
     # Reminders 24 h before a close, final standings after one, and e-mails left waiting.
     "notify-deadlines": {
         "task": "competitions.tasks.notify_deadlines",
@@ -291,6 +299,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
+X_FRAME_OPTIONS = "DENY"  # except LTI pages and LTI sessions (competitions/lti/frames.py)
+# Inside an LMS's iframe Podium is a third-party site: its session and CSRF cookies are only sent
+# with SameSite=None (and Secure, which production has). On by default in production; with it
+# off, or where the browser blocks third-party cookies, launches open in a new window (docs/LTI.md).
+if env_bool("PODIUM_LTI_IFRAME_COOKIES", not DEBUG):
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
+
+# --- LTI 1.3 (docs/LTI.md) ---------------------------------------------------------------------
+# Every call to a platform (JWKS, tokens, NRPS, AGS) is bounded in time and size.
+PODIUM_LTI_HTTP_TIMEOUT_S = env_int("PODIUM_LTI_HTTP_TIMEOUT_S", 10, minimum=1)
+PODIUM_LTI_MAX_RESPONSE_BYTES = env_int(
+    "PODIUM_LTI_MAX_RESPONSE_BYTES", 2 * 1024 * 1024, minimum=1024
+)
+PODIUM_LTI_JWKS_CACHE_S = env_int("PODIUM_LTI_JWKS_CACHE_S", 600, minimum=0)
+# Launch tokens: leeway for the LMS's clock on exp/iat, and the oldest iat taken whatever exp says.
+PODIUM_LTI_CLOCK_SKEW_S = env_int("PODIUM_LTI_CLOCK_SKEW_S", 60, minimum=0)
+PODIUM_LTI_MAX_TOKEN_AGE_S = env_int("PODIUM_LTI_MAX_TOKEN_AGE_S", 600, minimum=60)
+# Retired tool keys stay in /lti/jwks/ this long after `manage.py lti_keys_rotate`.
+PODIUM_LTI_KEY_OVERLAP_DAYS = env_int("PODIUM_LTI_KEY_OVERLAP_DAYS", 7, minimum=0)
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

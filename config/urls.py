@@ -14,6 +14,9 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),  # login, logout, password reset
-    path("api/", api.urls),  # OpenAPI schema at /api/openapi.json
+    path("api/", api.urls),
+    path(
+        "lti/", include("competitions.lti.urls")
+    ),  # LTI 1.3 tool endpoints (docs/LTI.md)  # OpenAPI schema at /api/openapi.json
     path("", include("competitions.urls")),
 ]

@@ -13,4 +13,6 @@ engine). One module per concern:
 - `netns`: another host for fault tests (a network namespace with its own address).
 - `web`: in-process Django helpers (uploads, waiting on real grading).
 - `browser`: the browser tests' fixtures (Playwright + Debian chromium), screenshots, overflow.
+- `lti_platform`, `lti_platform_server`: a simulated LTI 1.3 platform (LMS) on loopback: keys,
+  JWKS, token, NRPS, AGS, and the pages a browser goes through.
 """

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-from django.contrib.auth import get_user_model
-
-from competitions.grade_policy import Entry, grade_of, policy_check, policy_describe
-from competitions.models import Competition, Membership, Submission, TeamMembership
+from competitions.grade_policy import policy_check, policy_describe
+from competitions.models import Competition, Submission
+from competitions.selectors.grades import grades_list
+from competitions.selectors.grades import late_days_of as late_days_of
 from competitions.selectors.leaderboard import leaderboard_get
 
 
@@ -75,34 +75,14 @@ def baseline_choices(*, competition: Competition) -> list[tuple[str, str, float]
     return [(str(s.pk), s.label or s.original_name, s.private_score or 0.0) for s in subs]
 
 
-def late_days_of(submission_ids: list[str]) -> dict[str, int]:
-    """{submission id: days late} for the late ones among `submission_ids` (one query)."""
-    late = Submission.objects.filter(pk__in=submission_ids, late_days__gt=0)
-    return {str(pk): days for pk, days in late.values_list("pk", "late_days")}
-
-
 def grades_csv(
     *, competition: Competition, low: float | None = None, high: float | None = None
 ) -> str:
     """One row per student (course roster plus anyone who entered): team, final private score,
     rank among students and teams (baselines not counted), days late, and the grade by the
-    competition's grade policy (grade_policy.py); low < high asks for a linear grade from 0 at
-    `low` to 100 at `high` instead (the submissions page's quick choice)."""
-    rows = [r for r in leaderboard_get(competition=competition, private=True) if not r.is_baseline]
-    for rank, r in enumerate(rows, start=1):  # rank among students and teams, baselines left out
-        r.rank = rank
-    by_user = {uid: r for r in rows for uid in r.user_ids}
-    late = late_days_of([r.submission_id for r in rows])
-    team_members = TeamMembership.objects.filter(competition=competition).select_related("team")
-    team_of = {m.user_id: m.team.name for m in team_members}
-    user_ids = set(by_user) | set(team_of)
-    if competition.course_id:
-        user_ids |= set(
-            Membership.objects.filter(
-                course_id=competition.course_id, role=Membership.Role.STUDENT
-            ).values_list("user_id", flat=True)
-        )
-    users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
+    competition's grade policy (grade_policy.py, through selectors/grades.py as the LMS passback);
+    low < high asks for a linear grade from 0 at `low` to 100 at `high` instead (the submissions
+    page's quick choice)."""
     policy = competition.grade_policy
     if low is not None and high is not None and high > low:
         policy = policy_check({"kind": "linear", "low": low, "high": high})
@@ -111,30 +91,18 @@ def grades_csv(
     header = ["username", "email", "name", "team", "final_private_score", "rank"]
     header += ["rank_counts_baselines", "late_days"]
     w.writerow(header + (["grade", "grade_policy"] if policy else []))
-    for u in users:
-        entry = by_user.get(u.pk)
-        days = late.get(entry.submission_id, 0) if entry else 0
+    for g in grades_list(competition=competition, policy=policy):
         line = [
-            _text(u.username),
-            _text(u.email),
-            _text(u.get_full_name()),
-            _text(team_of.get(u.pk, "")),
-            _fmt(entry.score if entry else None),
-            entry.rank if entry else "",
+            _text(g.user.username),
+            _text(g.user.email),
+            _text(g.user.get_full_name()),
+            _text(g.team),
+            _fmt(g.score),
+            "" if g.rank is None else g.rank,
             "no",
-            days,
+            g.late_days,
         ]
-        if policy:
-            grade = grade_of(
-                policy,
-                Entry(
-                    score=entry.score if entry else None,
-                    rank=entry.rank if entry else None,
-                    entrants=len(rows),
-                    late_days=days,
-                ),
-                late_penalty_pct=competition.late_penalty_pct,
-            )
-            line += [f"{grade:.1f}", policy_describe(policy)]
+        if policy and g.grade is not None:
+            line += [f"{g.grade:.1f}", policy_describe(policy)]
         w.writerow(line)
     return out.getvalue()

@@ -13,6 +13,8 @@ from celery import current_app
 logger = logging.getLogger(__name__)
 
 GRADE_TASK = "competitions.tasks.grade_submission"
+LTI_GRADES_TASK = "competitions.tasks.lti_push_grades"
+LTI_ROSTERS_TASK = "competitions.tasks.lti_sync_rosters"
 
 
 def grading_send(*, submission_id: str, queue: str) -> None:
@@ -21,6 +23,17 @@ def grading_send(*, submission_id: str, queue: str) -> None:
         current_app.send_task(GRADE_TASK, args=(submission_id,), queue=queue, retry=False)
     except Exception as e:  # broker down: the sweeper sends it again later
         logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
+
+
+def lti_grades_send(*, competition_id: int, actor_id: int | None = None) -> None:
+    """Grade passback to the LMS, after a close or an instructor's click (`actor_id`, for the
+    audit log); the task retries failed posts itself."""
+    try:
+        current_app.send_task(
+            LTI_GRADES_TASK, args=(competition_id, actor_id), queue="cpu", retry=False
+        )
+    except Exception as e:  # broker down: `manage.py lti_push_grades` or the next close sends it
+        logger.warning("could not enqueue the LMS grades of %s (%s)", competition_id, e)
 
 
 NOTIFY_TASK = "competitions.tasks.send_notifications"

@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from competitions.errors import NotAllowed, Refused
-from competitions.models import Competition, RefusedUpload, Submission
+from competitions.models import Competition, LtiContext, RefusedUpload, Submission
 from competitions.preprocess import Declared, declaration_normalize, preprocess_engine_args
 from competitions.selectors.deadlines import submission_lateness
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.audit import Actor, audit_record
-from competitions.services.dispatch import deadlines_send, grading_send
+from competitions.services.dispatch import deadlines_send, grading_send, lti_grades_send
 from competitions.services.locks import lock_entrant
 from competitions.services.notify import notify_flag
 from competitions.services.standings import standing_refresh_for
@@ -335,6 +335,13 @@ def competition_close(*, competition: Competition, actor: Actor = None, reason: 
         Competition.objects.filter(pk=competition.pk).update(closed=True, closed_at=timezone.now())
         audit_record(actor=actor, action="close", competition=competition, reason=reason)
         transaction.on_commit(deadlines_send)  # final standings go out now, not at the next pass
+        if (
+            competition.course_id
+            and LtiContext.objects.filter(course_id=competition.course_id).exists()
+        ):
+            # An LMS's course: its line items get the final grades once the close committed.
+            pk = competition.pk
+            transaction.on_commit(lambda: lti_grades_send(competition_id=pk))
 
 
 def competition_reopen(*, competition: Competition, actor: Actor = None, reason: str = "") -> None:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from competitions.errors import ServiceError
 from competitions.forms import CompetitionForm, DatasetImportForm, RosterForm
+from competitions.lti.selectors import lti_contexts_for_course, lti_user_ids
 from competitions.models import Competition, Course, HeldOutDataset, Submission
 from competitions.selectors import access
 from competitions.selectors.exports import baseline_choices, grades_csv, standings_csv
@@ -187,6 +188,8 @@ def course_roster(request: AuthedRequest, slug: str) -> HttpResponse:
             "report": report,
             "rows": roster_rows(course=course),
             "invitation_days": settings.PODIUM_INVITATION_DAYS,
+            "lti_contexts": lti_contexts_for_course(course=course),
+            "lti_users": lti_user_ids(course=course),
         },
     )
 
