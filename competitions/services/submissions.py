@@ -317,8 +317,10 @@ def submission_set_flags(
         with transaction.atomic():
             Submission.objects.filter(pk=submission.pk).update(**fields)
             standing_refresh_for(submission=submission)
-            for flag, value in fields.items():
-                action = _FLAG_ACTIONS[(flag, value)]
+            for flag in ("hidden", "disqualified"):
+                if flag not in fields:
+                    continue
+                action = _FLAG_ACTIONS[(flag, fields[flag])]
                 entry = audit_record(
                     actor=actor, action=action, submission=submission, reason=reason
                 )
