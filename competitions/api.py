@@ -175,6 +175,10 @@ class RowOut(Schema):
     last_submission: dt.datetime
     is_baseline: bool
     is_team: bool
+    score_ci: list[float] | None
+    tied_with_previous: bool
+    rank_change: int | None
+    score_change: float | None
 
 
 class LeaderboardOut(Schema):

@@ -213,6 +213,11 @@ class Submission(models.Model):
     public_scores = models.JSONField(null=True, blank=True)
     private_scores = models.JSONField(null=True, blank=True)
     predictions = models.BinaryField(null=True, blank=True, help_text="int16 per image")
+    correct = models.BinaryField(
+        null=True, blank=True, help_text="per-image correctness, packed bits (significance.py)"
+    )
+    public_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
+    private_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
 
     is_final = models.BooleanField(default=False, help_text="chosen for the final standings")
     hidden = models.BooleanField(default=False)
@@ -277,6 +282,15 @@ class Standing(models.Model):
     entries = models.PositiveIntegerField()
     last_submission = models.DateTimeField()
     submitted_at = models.DateTimeField()
+    public_ci = models.JSONField(null=True)
+    private_ci = models.JSONField(null=True)
+    # Whether the row is not significantly different from the row directly above it in each
+    # split's order, and which submission that row showed when it was decided (so a refresh
+    # recomputes only the pairs that changed: competitions.services.ties).
+    tied_public = models.BooleanField(default=False)
+    tied_private = models.BooleanField(default=False)
+    public_prev = models.UUIDField(null=True)
+    private_prev = models.UUIDField(null=True)
 
     class Meta:
         constraints = [

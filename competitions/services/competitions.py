@@ -22,6 +22,7 @@ from competitions.models import Competition, Submission
 from competitions.services.locks import lock_competition, lock_submissions_queued
 from competitions.services.standings import standings_rebuild
 from competitions.services.submissions import competition_rescore_all, submission_rescore
+from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
 from grader.metrics import compute_scores
 
@@ -100,15 +101,17 @@ def _refuse_while_grading(competition: Competition) -> None:
 def split_scores_from_predictions(
     *, competition: Competition, labels: np.ndarray, predictions: np.ndarray, n_classes: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both split scores of stored predictions. Probabilities are not stored, so `log_loss` is
-    None in the result (accuracy, the competitions' metric, is exact)."""
+    """Both split scores of stored predictions, each with its bootstrap interval (`score_ci`).
+    Probabilities are not stored, so `log_loss` and `ece` are None in the result (accuracy, the competitions' metric, is exact)."""
     public, private = split_indices(
         len(labels), competition.public_fraction, competition.split_seed
     )
     preds = np.asarray(predictions, dtype=np.int64)
-    scores = [
-        compute_scores(labels[i], preds[i], None, n_classes=n_classes) for i in (public, private)
-    ]
+    scores = []
+    for idx in (public, private):
+        split = compute_scores(labels[idx], preds[idx], None, n_classes=n_classes)
+        split["score_ci"] = bootstrap_ci(labels[idx] == preds[idx])
+        scores.append(split)
     return scores[0], scores[1]
 
 
@@ -125,10 +128,11 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
         if sub.predictions is None or len(sub.predictions) != 2 * len(dataset.labels):
             requeued += submission_rescore(submission=sub)  # nothing to recompute from
             continue
+        predictions = np.frombuffer(bytes(sub.predictions), dtype=np.int16)
         public, private = split_scores_from_predictions(
             competition=competition,
             labels=dataset.labels,
-            predictions=np.frombuffer(bytes(sub.predictions), dtype=np.int16),
+            predictions=predictions,
             n_classes=n_classes,
         )
         rescored += Submission.objects.filter(pk=sub.pk).update(
@@ -136,6 +140,9 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
             private_score=private[metric],
             public_scores=public,
             private_scores=private,
+            public_ci=public["score_ci"],
+            private_ci=private["score_ci"],
+            correct=correct_pack(predictions == dataset.labels),
         )
     standings_rebuild(competition=competition)
     return CompetitionChange(requeued=requeued, split_rescored=rescored)

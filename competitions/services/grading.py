@@ -28,6 +28,7 @@ from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import grading_send
 from competitions.services.standings import standing_refresh_for
+from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
 from competitions.storable import json_storable, text_storable
 from grader import grade
@@ -94,11 +95,11 @@ def split_scores(
     probs = result.probabilities
     out = []
     for idx in (public, private):
-        out.append(
-            compute_scores(
-                labels[idx], preds[idx], None if probs is None else probs[idx], n_classes=n_classes
-            )
+        scores = compute_scores(
+            labels[idx], preds[idx], None if probs is None else probs[idx], n_classes=n_classes
         )
+        scores["score_ci"] = bootstrap_ci(labels[idx] == preds[idx])
+        out.append(scores)
     return out[0], out[1]
 
 
@@ -190,7 +191,8 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         "split_scores_ms": (time.perf_counter() - t0) * 1000,
     }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
-    scored = Scored(result=result, public=public, private=private, metric=metric)
+    correct = correct_pack(np.asarray(result.predictions) == dataset.labels)
+    scored = Scored(result=result, public=public, private=private, metric=metric, correct=correct)
     try:
         written = _write_result(
             sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
@@ -211,6 +213,7 @@ class Scored:
     public: dict[str, Any]
     private: dict[str, Any]
     metric: str
+    correct: bytes  # per-image correctness over the whole set (significance.correct_pack)
 
 
 def _write_result(
@@ -232,6 +235,9 @@ def _write_result(
             macs=result.macs,
             ms_per_image=result.ms_per_image,
             predictions=np.asarray(result.predictions, dtype=np.int16).tobytes(),
+            correct=scored.correct,
+            public_ci=public["score_ci"],
+            private_ci=private["score_ci"],
             error_code="",
             error_message="",
             log=Concat(F("log"), Value(text_storable(log))),

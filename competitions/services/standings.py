@@ -1,6 +1,6 @@
 """The standings table: one leaderboard row per entrant, rewritten whenever one of the entrant's
 submissions changes in a way the leaderboard shows (created, scored, rescored, chosen, hidden,
-disqualified, deleted).
+disqualified, deleted), with the tie flags of the rows around it (competitions.services.ties).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
 competition's row (competitions.services.locks, taken last in the lock order): refreshes of one competition are serialized, and each one
@@ -20,6 +20,7 @@ from django.db.models import Q
 from competitions.models import Competition, Standing, Submission
 from competitions.selectors.leaderboard import entrant_rows, standing_fields
 from competitions.services.locks import lock_competition
+from competitions.services.ties import ties_refresh
 
 
 def entrant_key(*, submission_id: Any, is_baseline: bool, team_id: int | None, user_id: int) -> str:
@@ -44,10 +45,13 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
         row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
         if row is None or not row["scored"]:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
+            ties_refresh(competition_id=competition_id, changed=())
             return
         Standing.objects.update_or_create(
             competition_id=competition_id, entrant=entrant, defaults=standing_fields(row)
         )
+        # The entrant's submission may be new or graded again: compare it with its neighbours.
+        ties_refresh(competition_id=competition_id, changed={row["id"]})
 
 
 def standing_refresh_for(*, submission: Submission) -> None:
@@ -81,4 +85,5 @@ def standings_rebuild(*, competition: Competition) -> int:
             if r["scored"]
         ]
         Standing.objects.bulk_create(rows, batch_size=500)
+        ties_refresh(competition_id=competition.pk)
     return len(rows)

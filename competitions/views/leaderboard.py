@@ -25,6 +25,11 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
         for r in rows
         if r.params
     ]
+    shakeup = [
+        {"x": r.rank + r.rank_change, "y": r.rank, "name": r.name, "score_change": r.score_change}
+        for r in rows
+        if finished and r.rank_change is not None
+    ]
     split = "&split=private" if private and not finished else ""
     return render(
         request,
@@ -39,5 +44,6 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "is_instructor": instructor,
             "me": me,
             "points": points,
+            "shakeup": shakeup,
         },
     )

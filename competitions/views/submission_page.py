@@ -40,6 +40,7 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "public_scores": scores,
         "private_scores": (sub.private_scores or {}) if show_private else {},
         "per_class": per_class,
+        "reliability": scores.get("reliability") or [],
         "confusion": _confusion_rows(scores.get("confusion"), classes),
         "classes": classes,
         "result": result,
