@@ -25,6 +25,7 @@ from competitions.lockout import api_locked_response
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
+from competitions.selectors.queue import QueuePlace, queue_places
 from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services.submissions import submission_create
 from competitions.services.teams import team_for_user
@@ -162,6 +163,8 @@ class SubmissionOut(Schema):
     diagnosis: str | None
     adaptation: list[str]
     url: str
+    queue_position: int | None
+    eta_s: float | None
 
 
 class RowOut(Schema):
@@ -209,9 +212,12 @@ def _competition(c: Any) -> dict[str, Any]:
     }
 
 
-def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
+def _submission(
+    request: HttpRequest, s: Submission, places: dict[Any, QueuePlace] | None = None
+) -> dict[str, Any]:
     show_private = access.submission_shows_private(user=request.user, submission=s)
     result = s.result or {}
+    place = (places if places is not None else queue_places(submissions=[s])).get(s.pk)
     return {
         "id": str(s.pk),
         "competition": s.competition.slug,
@@ -229,6 +235,8 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
         "diagnosis": result.get("diagnosis"),
         "adaptation": result.get("adaptation") or [],
         "url": request.build_absolute_uri(f"/s/{s.pk}/"),
+        "queue_position": place.position if place else None,
+        "eta_s": place.eta_s if place else None,
     }
 
 
@@ -306,8 +314,9 @@ def list_my_submissions(request: HttpRequest, slug: str, limit: int = 20) -> Any
     competition = access.competition_get_visible(user=user, slug=slug)
     team = team_for_user(competition=competition, user=user)
     subs = submission_list_for_entrant(competition=competition, user=user, team=team)
-    latest = subs.order_by("-created_at")[: max(1, min(limit, 100))]
-    return [_submission(request, s) for s in latest]
+    latest = list(subs.order_by("-created_at")[: max(1, min(limit, 100))])
+    places = queue_places(submissions=latest)
+    return [_submission(request, s, places) for s in latest]
 
 
 @api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})

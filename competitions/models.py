@@ -196,7 +196,16 @@ class Submission(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     progress = models.FloatField(default=0.0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # entered the queue
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="its message was sent to a worker (services/dispatch.py)"
+    )
+    is_rescore = models.BooleanField(
+        default=False, help_text="queued again by staff: graded after students' submissions"
+    )
+    queue_round = models.PositiveIntegerField(
+        default=0, help_text="its round in the queue's round-robin (selectors/queue.py)"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)

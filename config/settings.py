@@ -255,6 +255,15 @@ CELERY_BEAT_SCHEDULE = {
 # Submissions left queued this long without a worker taking them are sent again.
 PODIUM_REQUEUE_AFTER_S = env_int("PODIUM_REQUEUE_AFTER_S", 300, minimum=10)
 PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)
+# Grading slots per queue: the workers' total concurrency on it. The database holds the queue and
+# sends at most this many messages at once (competitions.services.dispatch); fewer slots than
+# worker processes leaves workers idle, more lets messages wait in the broker in FIFO order.
+PODIUM_GRADING_SLOTS = {
+    "cpu": env_int("PODIUM_CPU_SLOTS", 2, minimum=1),
+    "gpu": env_int("PODIUM_GPU_SLOTS", 1, minimum=1),
+}
+# How many recent gradings the queue's time estimate (eta_s) averages.
+PODIUM_ETA_SAMPLE = 20
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,8 @@
 
 A redelivered message never grades twice: the claim is a conditional UPDATE (queued -> running)
 that must change exactly one row, and the final write is conditional on the same attempt.
-The sweeper re-sends submissions left queued and retries (then fails) those whose worker was lost.
+The sweeper frees the slots of lost messages and retries (then fails) submissions whose worker
+was lost; the dispatcher (services/dispatch.py) then sends what is next.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.utils import timezone
 from competitions.dataset_cache import dataset_load, dataset_load_sample
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
-from competitions.services.dispatch import grading_send
+from competitions.services.dispatch import submissions_dispatch
 from competitions.services.standings import standing_refresh_for
 from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
@@ -248,37 +249,36 @@ def _write_result(
 
 
 def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Re-send submissions left queued (broker down at submit time, lost message); retry those
-    whose worker vanished while running, at most PODIUM_MAX_ATTEMPTS attempts, then fail them."""
+    """Give back the slots of messages lost on the way (sent long ago, never claimed) and of
+    workers that vanished while running (retried, at most PODIUM_MAX_ATTEMPTS attempts, then
+    failed), then fill the free slots (services/dispatch.py)."""
     now = now or timezone.now()
     counts = {"requeued": 0, "retried": 0, "failed": 0}
     stale = now - dt.timedelta(seconds=settings.PODIUM_REQUEUE_AFTER_S)
-    for sid, queue in Submission.objects.filter(status=S.QUEUED, enqueued_at__lt=stale).values_list(
-        "pk", "competition__queue"
-    ):
-        if Submission.objects.filter(pk=sid, status=S.QUEUED, enqueued_at__lt=stale).update(
-            enqueued_at=now
-        ):
-            grading_send(submission_id=str(sid), queue=queue)
-            counts["requeued"] += 1
+    counts["requeued"] = Submission.objects.filter(status=S.QUEUED, dispatched_at__lt=stale).update(
+        dispatched_at=None
+    )
     running = Submission.objects.filter(status=S.RUNNING).values_list(
-        "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
+        "pk", "attempts", "started_at", "competition__time_limit_s"
     )
     grace = settings.CELERY_TASK_TIME_LIMIT
-    for sid, attempts, started, limit_s, queue in running:
+    for sid, attempts, started, limit_s in running:
         if started is None or started > now - dt.timedelta(seconds=limit_s + grace):
             continue
         if attempts < settings.PODIUM_MAX_ATTEMPTS:
             line = _log(f"attempt {attempts} lost (worker gone or stuck); queued again")
-            if _running(sid, attempts).update(
-                status=S.QUEUED, enqueued_at=now, log=Concat(F("log"), Value(line))
-            ):
-                grading_send(submission_id=str(sid), queue=queue)
-                counts["retried"] += 1
+            # Its slot expires with the attempt: queued again, it waits for its turn.
+            counts["retried"] += _running(sid, attempts).update(
+                status=S.QUEUED,
+                enqueued_at=now,
+                dispatched_at=None,
+                log=Concat(F("log"), Value(line)),
+            )
         else:
             message = f"Grading was interrupted {attempts} times (worker lost); giving up."
             _fail(
                 sid, attempts, code="worker_lost", message=message, log=_log(message), counts=False
             )
             counts["failed"] += 1
+    counts["dispatched"] = submissions_dispatch()
     return counts

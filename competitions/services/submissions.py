@@ -14,8 +14,9 @@ from django.utils import timezone
 from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, RefusedUpload, Submission
 from competitions.preprocess import preprocess_engine_args, preprocess_normalize
+from competitions.selectors.queue import queue_round_for
 from competitions.selectors.quota import flood_check, quota_get
-from competitions.services.dispatch import grading_send
+from competitions.services.dispatch import submissions_dispatch_later
 from competitions.services.locks import lock_entrant
 from competitions.services.standings import standing_refresh_for
 from competitions.services.teams import team_for_user
@@ -170,10 +171,14 @@ def baseline_create(
 
 
 def submission_enqueue(*, submission: Submission) -> None:
-    """Mark as queued now and send the task once the surrounding transaction commits."""
-    Submission.objects.filter(pk=submission.pk).update(enqueued_at=timezone.now())
-    sid, queue = str(submission.pk), submission.competition.queue
-    transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
+    """Mark as queued now; once the surrounding transaction commits, the dispatcher sends it
+    when its turn comes (services/dispatch.py)."""
+    Submission.objects.filter(pk=submission.pk).update(
+        enqueued_at=timezone.now(),
+        dispatched_at=None,
+        queue_round=queue_round_for(submission=submission),
+    )
+    submissions_dispatch_later()
 
 
 def submission_rescore(*, submission: Submission) -> bool:
@@ -184,6 +189,7 @@ def submission_rescore(*, submission: Submission) -> bool:
             .exclude(status=Submission.Status.RUNNING)
             .update(
                 status=Submission.Status.QUEUED,
+                is_rescore=True,  # behind the students' submissions in the queue
                 attempts=0,
                 progress=0.0,
                 error_code="",

@@ -7,6 +7,7 @@ from typing import Any
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.access import AnyUser
+from competitions.selectors.queue import queue_place
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
@@ -48,6 +49,7 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "adaptation": result.get("adaptation") or [],
         "diagnosis": result.get("diagnosis"),
         "progress_pct": int(round(sub.progress * 100)),
+        "place": queue_place(submission=sub),
         "can_choose": (
             sub.status == Submission.Status.SCORED
             and not sub.is_baseline
