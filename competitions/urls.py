@@ -1,6 +1,6 @@
 from django.urls import path
 
-from competitions.views import account, instructor, leaderboard, student
+from competitions.views import account, instructor, leaderboard, streams, student
 
 app_name = "competitions"
 
@@ -11,9 +11,15 @@ urlpatterns = [
     path("c/<slug:slug>/", student.competition_detail, name="detail"),
     path("c/<slug:slug>/submit/", student.submit, name="submit"),
     path("c/<slug:slug>/leaderboard/", leaderboard.leaderboard, name="leaderboard"),
+    path(
+        "c/<slug:slug>/leaderboard/events/",
+        streams.leaderboard_events,
+        name="leaderboard_events",
+    ),
     path("c/<slug:slug>/team/<str:action>/", student.team_action, name="team"),
     path("s/<str:pk>/", student.submission_detail, name="submission"),
     path("s/<str:pk>/status/", student.submission_status, name="submission_status"),
+    path("s/<str:pk>/events/", streams.submission_events, name="submission_events"),
     path("s/<str:pk>/choose/", student.submission_choose, name="submission_choose"),
     path("s/<str:pk>/gallery/", student.submission_gallery, name="gallery"),
     path("s/<str:pk>/do/<str:action>/", instructor.submission_action, name="submission_action"),

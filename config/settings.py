@@ -252,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "cpu"},
     },
 }
+# Push events for open pages (competitions/events.py): Redis pub/sub when the broker is Redis,
+# else files under VAR_DIR/events (one machine: the embedded default).
+PODIUM_EVENTS_URL = env_str(
+    "PODIUM_EVENTS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "file://"
+)
 # Submissions left queued this long without a worker taking them are sent again.
 PODIUM_REQUEUE_AFTER_S = env_int("PODIUM_REQUEUE_AFTER_S", 300, minimum=10)
 PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)

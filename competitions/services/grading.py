@@ -25,6 +25,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from competitions.dataset_cache import dataset_load, dataset_load_sample
+from competitions.events import channel_submission, events_publish
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import submissions_dispatch
@@ -75,6 +76,7 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     )
     if changed != 1:
         return None
+    events_publish(channel_submission(submission_id))
     return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
 
 
@@ -105,6 +107,7 @@ def split_scores(
 
 
 def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, counts: bool) -> None:
+    events_publish(channel_submission(sub_id))
     _running(sub_id, attempt).update(
         status=S.FAILED,
         error_code=code[:40],
@@ -143,7 +146,8 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         # from the model on a small machine.
         if t - last[0] >= 1.0 or fraction >= 1.0:
             last[0] = t
-            _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0)))
+            if _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0))):
+                events_publish(channel_submission(sub.pk))
 
     try:
         t0 = time.perf_counter()
@@ -245,6 +249,7 @@ def _write_result(
         )
         if written:
             standing_refresh_for(submission=sub)
+            events_publish(channel_submission(sub.pk))  # on commit, with the result
         return written
 
 
@@ -280,5 +285,5 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 sid, attempts, code="worker_lost", message=message, log=_log(message), counts=False
             )
             counts["failed"] += 1
-    counts["dispatched"] = submissions_dispatch()
+    submissions_dispatch()
     return counts

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from competitions.events import channel_competition, events_publish
 from competitions.models import Competition, Standing, Submission
 from competitions.selectors.leaderboard import entrant_rows, standing_fields
 from competitions.services.locks import lock_competition
@@ -42,6 +43,7 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
     """Recompute one entrant's row from its submissions (no row while none is scored)."""
     with transaction.atomic():
         lock_competition(competition_id=competition_id)
+        events_publish(channel_competition(competition_id))  # on commit: open boards reload
         row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
         if row is None or not row["scored"]:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
@@ -69,6 +71,7 @@ def standings_rebuild(*, competition: Competition) -> int:
     """Rewrite every row of a competition from its submissions; returns the number of rows."""
     with transaction.atomic():
         lock_competition(competition_id=competition.pk)
+        events_publish(channel_competition(competition.pk))
         Standing.objects.filter(competition=competition).delete()
         rows = [
             Standing(

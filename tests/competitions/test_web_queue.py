@@ -143,7 +143,7 @@ def test_sweeper_frees_the_slots_of_lost_messages_and_lost_workers(
         assert dispatch.submissions_dispatch() == 0  # both slots held
     with django_capture_on_commit_callbacks(execute=True):
         counts = submissions_sweep()
-    assert (counts["requeued"], counts["retried"], counts["dispatched"]) == (1, 1, 2)
+    assert counts == {"requeued": 1, "retried": 1, "failed": 0}
     # Both slots come back; the fair order sends the oldest two (each entrant's first).
     assert sent == [str(lost_message.pk), str(lost_worker.pk)]
     assert Submission.objects.get(pk=lost_worker.pk).status == "queued"

@@ -1,5 +1,9 @@
 """manage.py rundemo [ADDRPORT]: the web server and a Celery worker (with beat for the sweeper)
-together in the foreground; Ctrl-C stops both. For development and classroom demos only."""
+together in the foreground; Ctrl-C stops both. For development and classroom demos only.
+
+The web server is hypercorn serving config.asgi, so the pages' event streams
+(competitions/views/streams.py) hold no thread; WhiteNoise serves the static files (DEBUG).
+The worker is one process on both queues: one grading slot each (services/dispatch.py)."""
 
 from __future__ import annotations
 
@@ -41,10 +45,13 @@ class Command(BaseCommand):
                 "-l",
                 "info",
             ],
-            "web": [py, "manage.py", "runserver", opts["addrport"]],
+            "web": [py, "-m", "hypercorn", "config.asgi:application", "-b", opts["addrport"]],
         }
+        env = dict(os.environ)
+        env.setdefault("PODIUM_CPU_SLOTS", "1")
+        env.setdefault("PODIUM_GPU_SLOTS", "1")
         procs = {
-            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True)
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True, env=env)
             for name, cmd in commands.items()
         }
         self.stdout.write(f"Podium at http://{opts['addrport']}/  (Ctrl-C stops web and worker)")
