@@ -52,6 +52,7 @@ bench-pipeline: install
 
 bench-load: install
 	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
+	$(BIN)/python -m bench.rush
 
 bench: bench-grader bench-leaderboard bench-pipeline bench-load
 

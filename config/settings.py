@@ -267,6 +267,11 @@ PODIUM_GRADING_SLOTS = {
     "cpu": env_int("PODIUM_CPU_SLOTS", 2, minimum=1),
     "gpu": env_int("PODIUM_GPU_SLOTS", 1, minimum=1),
 }
+# "fair" (round-robin by entrant, competitions/selectors/queue.py) or "fifo" (arrival order, the
+# order before the fair queue; kept to measure one against the other: bench/rush.py).
+PODIUM_QUEUE_ORDER = env_str("PODIUM_QUEUE_ORDER", "fair")
+if PODIUM_QUEUE_ORDER not in ("fair", "fifo"):
+    raise ImproperlyConfigured("PODIUM_QUEUE_ORDER must be fair or fifo")
 # How many recent gradings the queue's time estimate (eta_s) averages.
 PODIUM_ETA_SAMPLE = 20
 

@@ -76,9 +76,14 @@ def queue_order(*, queue: str) -> QueueOrder:
     sent = sorted(
         (r for r in rows if r["dispatched_at"]), key=lambda r: (r["dispatched_at"], r["created_at"])
     )
+    fifo = settings.PODIUM_QUEUE_ORDER == "fifo"  # arrival order: for comparison (bench.rush)
     waiting = sorted(
         (r for r in rows if not r["dispatched_at"]),
-        key=lambda r: (r["is_rescore"], r["queue_round"], r["created_at"], str(r["pk"])),
+        key=lambda r: (
+            (r["created_at"], str(r["pk"]))
+            if fifo
+            else (r["is_rescore"], r["queue_round"], r["created_at"], str(r["pk"]))
+        ),
     )
     return QueueOrder(sent=[r["pk"] for r in sent], waiting=[r["pk"] for r in waiting])
 

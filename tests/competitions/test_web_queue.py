@@ -82,6 +82,13 @@ def test_round_robin_by_entrant_oldest_first_and_rescores_last(
     assert sent[-1] == str(bob[1].pk)
 
 
+def test_fifo_order_is_arrival_order(users, competition, models, settings):
+    settings.PODIUM_QUEUE_ORDER = "fifo"
+    bob = [_make(users, competition, models, "bob", 50 - i) for i in range(3)]
+    alice = _make(users, competition, models, "alice", 10)
+    assert queue_order(queue="cpu").waiting == [*(b.pk for b in bob), alice.pk]
+
+
 def test_an_entrant_busy_on_a_slot_yields_to_anothers_first_submission(
     users, competition, models, settings, sent, django_capture_on_commit_callbacks
 ):
