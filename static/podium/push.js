@@ -25,7 +25,12 @@
     if (!window.EventSource) return fallback();
     source = new EventSource(el.dataset.events);
     source.addEventListener("open", () => { errors = 0; document.body.dataset.push = "open"; });
-    source.addEventListener("changed", fire);
+    source.addEventListener("changed", (e) => {
+      // The event sent on opening covers what changed before the stream was there; the
+      // leaderboard was just rendered, so only pages that ask (data-refresh-on-open) use it.
+      if (e.data === "open" && !("refreshOnOpen" in el.dataset)) return;
+      fire();
+    });
     source.onerror = () => {
       errors += 1;
       if (source.readyState === EventSource.CLOSED || errors > 3) {

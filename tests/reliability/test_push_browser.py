@@ -1,6 +1,6 @@
 """Server push in a real browser: the submission page of a queued submission holds an event
 stream (hypercorn, as `make demo` serves it), sends no polling request while nothing changes,
-and shows the score when the worker commits it."""
+and shows the score when the worker commits it; an open leaderboard shows the new row."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def page():
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        pg = browser.new_page()
+        pg = browser.new_context().new_page()
         pg.set_default_timeout(30_000)
         yield pg
         browser.close()
@@ -64,6 +64,11 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
     time.sleep(3.0)
     assert len(status_requests) == quiet_from, "the page polled while nothing changed"
 
+    board = page.context.new_page()  # the leaderboard, open before the result exists
+    board.goto(f"{base}/c/digits/leaderboard/")
+    board.wait_for_selector("body[data-push=open]")
+    assert board.locator("tr[data-name=student000]").count() == 0
+
     stack.start_worker("w1", "cpu")
     score = page.locator("[data-testid=public-score]")
     score.wait_for(timeout=90_000)
@@ -72,3 +77,4 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
     )
     assert score.inner_text() == f"{graded['public_score']:.4f}"
     assert page.evaluate("document.body.dataset.push") == "open"  # never fell back to polling
+    board.locator("tr[data-name=student000]").wait_for(timeout=30_000)  # pushed there too
