@@ -8,6 +8,8 @@ split without loading the dataset or the predictions.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -50,16 +52,25 @@ def mcnemar_exact_p(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value for b and c discordant pairs (b: only the first is right,
     c: only the second): under the null each discordant pair goes either way with probability
     1/2, so p = min(1, 2·P(X ≤ min(b, c))) for X ~ Binomial(b + c, 1/2) (McNemar 1947; the
-    exact form as statsmodels' `mcnemar(exact=True)` computes it). Integer arithmetic: exact
-    for any table, with no SciPy in the web process."""
+    exact form as statsmodels' `mcnemar(exact=True)` computes it).
+
+    The tail is summed from its largest term, P(X = k), down, each term from the one before
+    (C(n, i-1) = C(n, i)·i/(n-i+1)), stopping once the terms no longer change the sum: exact to
+    double precision, and microseconds even for thousands of discordant images (the standings
+    compute it on every refresh), with no SciPy in the web process."""
     n, k = b + c, min(b, c)
     if n == 0:
         return 1.0
-    term, tail = 1, 1  # C(n, 0)
-    for i in range(1, k + 1):
-        term = term * (n - i + 1) // i
-        tail += term
-    return min(1.0, 2 * tail / 2**n)
+    term = math.exp(
+        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - n * math.log(2)
+    )
+    total = term
+    for i in range(k, 0, -1):
+        term *= i / (n - i + 1)
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, 2 * total)
 
 
 def paired_p(first: np.ndarray, second: np.ndarray) -> float:

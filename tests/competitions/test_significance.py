@@ -3,6 +3,8 @@ tables, the bootstrap interval's determinism and coverage, correctness packing."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -34,12 +36,11 @@ def test_exact_mcnemar_p_values_match_hand_computed_tables(b, c, p):
     assert mcnemar_exact_p(b, c) == pytest.approx(p, rel=1e-12)
 
 
-def test_exact_mcnemar_stays_exact_and_fast_for_thousands_of_discordant_pairs():
-    # Binomial(5000, 1/2) has sd 35.4: 2400 is 2.83 sd below the mean, two-sided p ~ 0.0049
-    # (normal approximation with continuity correction: 0.00476).
-    p = mcnemar_exact_p(2400, 2600)
-    assert 0.004 < p < 0.006
-    assert mcnemar_exact_p(2500, 2500) == 1.0
+@pytest.mark.parametrize(("b", "c"), [(40, 70), (900, 1000), (2400, 2600), (0, 3000)])
+def test_exact_mcnemar_matches_integer_arithmetic_for_thousands_of_discordant_pairs(b, c):
+    n, k = b + c, min(b, c)
+    exact = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)  # big integers
+    assert mcnemar_exact_p(b, c) == pytest.approx(exact, rel=1e-9, abs=1e-300)
 
 
 def test_paired_test_counts_only_discordant_images():
