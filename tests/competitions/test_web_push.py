@@ -39,6 +39,30 @@ def test_file_events_reach_a_subscriber_and_only_after_it_subscribed(settings, t
     assert asyncio.run(scenario()) == (False, False, True)
 
 
+def test_redis_events_reach_a_subscriber(settings, tmp_path):
+    from testsupport.procs import RedisServer
+
+    try:
+        server = RedisServer(tmp_path)
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    server.start()
+    settings.PODIUM_EVENTS_URL = server.url
+    events._redis_client.cache_clear()
+
+    async def scenario() -> tuple[bool, bool]:
+        async with events_subscribe("c-7") as sub:
+            quiet = await sub.wait(0.2)
+            await asyncio.to_thread(events._publish, ["c-7"])
+            return quiet, await sub.wait(5.0)
+
+    try:
+        assert asyncio.run(scenario()) == (False, True)
+    finally:
+        server.stop()
+        events._redis_client.cache_clear()
+
+
 @pytest.mark.django_db
 def test_grading_publishes_the_submission_and_the_leaderboard_on_commit(
     users, competition, models, monkeypatch, django_capture_on_commit_callbacks
