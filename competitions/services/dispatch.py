@@ -75,7 +75,11 @@ def submissions_dispatch(*, queue: str | None = None) -> int:
 
 
 def submissions_dispatch_later() -> None:
-    """Dispatch once the surrounding transaction commits (a submission was queued in it)."""
+    """Dispatch once the surrounding transaction commits (a submission was queued in it); once
+    per transaction, however many it queued (a rescore of a whole competition)."""
+    pending = getattr(transaction.get_connection(), "run_on_commit", [])
+    if any(entry[1] is submissions_dispatch_quietly for entry in pending):
+        return
     transaction.on_commit(submissions_dispatch_quietly)
 
 

@@ -157,6 +157,21 @@ def test_sweeper_frees_the_slots_of_lost_messages_and_lost_workers(
     assert Submission.objects.get(pk=waiting.pk).dispatched_at is None
 
 
+def test_a_transaction_that_queues_many_dispatches_once(
+    users, competition, models, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls: list[int] = []
+    monkeypatch.setattr(dispatch, "submissions_dispatch", lambda **kw: calls.append(1) or 0)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for minutes in (3, 2, 1):
+                _make(users, competition, models, "bob", minutes)
+    assert [c for c in callbacks if c is dispatch.submissions_dispatch_quietly] == [
+        dispatch.submissions_dispatch_quietly
+    ]
+    assert calls == [1]
+
+
 def test_a_send_the_broker_refuses_gives_the_slot_back(
     users, competition, models, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
