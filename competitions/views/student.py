@@ -15,6 +15,7 @@ from competitions.dataset_cache import dataset_load, image_data_uri
 from competitions.errors import ServiceError
 from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJoinForm
 from competitions.selectors import access
+from competitions.selectors.history import history_mine, history_top
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_list_for_entrant
 from competitions.services import courses, submissions, teams
@@ -72,7 +73,9 @@ def competition_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )[:50],
             "team_create_form": TeamCreateForm(),
             "team_join_form": TeamJoinForm(),
+            "history_mine": history_mine(competition=competition, user=request.user, team=team),
         }
+    ctx["history_top"] = history_top(competition=competition)
     return render(request, "competitions/competition_detail.html", ctx)
 
 
