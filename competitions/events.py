@@ -78,6 +78,22 @@ def _publish(channels: Iterable[str]) -> None:
         logger.warning("event %s not published (%s)", list(channels), e)
 
 
+def events_prune(*, older_than_s: float = 3600.0) -> int:
+    """Delete the file backend's channel files untouched for that long (the sweeper calls it): a
+    stream subscribing later only waits for the next change, which rewrites the file."""
+    if _redis_url():
+        return 0
+    cutoff, removed = time.time() - older_than_s, 0
+    for path in _events_dir().glob("*") if _events_dir().is_dir() else []:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def _stamp(path: Path) -> int | None:
     try:
         st = path.stat()

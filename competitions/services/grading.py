@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from competitions.dataset_cache import dataset_load, dataset_load_sample
-from competitions.events import channel_submission, events_publish
+from competitions.events import channel_submission, events_prune, events_publish
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import submissions_dispatch
@@ -286,4 +286,5 @@ def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
             counts["failed"] += 1
     submissions_dispatch()
+    events_prune()
     return counts

@@ -39,6 +39,19 @@ def test_file_events_reach_a_subscriber_and_only_after_it_subscribed(settings, t
     assert asyncio.run(scenario()) == (False, False, True)
 
 
+def test_old_channel_files_are_pruned(settings, tmp_path):
+    import os
+    import time
+
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    events._publish(["s-old", "s-new"])
+    old = tmp_path / "events" / "s-old"
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert events.events_prune(older_than_s=3600) == 1
+    assert not old.exists() and (tmp_path / "events" / "s-new").exists()
+
+
 def test_redis_events_reach_a_subscriber(settings, tmp_path):
     from testsupport.procs import RedisServer
 
