@@ -34,8 +34,10 @@ from testsupport.procs import wait_for
 from testsupport.reference_models import MANIFEST, REPO
 from testsupport.stack import Stack
 
-MODELS = {"digits": ["mnist_logreg", "mnist_mlp_50", "mnist_lenet_small", "mnist_cnn_shallow"],
-          "cifar": ["cifar10_logreg", "cifar10_cnn_bn"]}  # fmt: skip
+MODELS = {
+    "digits": ["mnist_logreg", "mnist_mlp_50", "mnist_lenet_small", "mnist_cnn_shallow"],
+    "cifar": ["cifar10_logreg", "cifar10_cnn_bn"],
+}
 N_IMAGES, WORKERS = 500, 2
 HEAVY, HEAVY_EACH, LIGHT, LIGHT_TWICE = 10, 20, 90, 10
 
@@ -71,8 +73,11 @@ def _reference() -> dict[str, dict[str, Any]]:
     manifest = json.loads(MANIFEST.read_text())
     entries = manifest["models"] if isinstance(manifest, dict) else manifest
     wanted = {m for names in MODELS.values() for m in names}
-    return {e["name"]: {**e, "bytes": (REPO / "reference" / e["file"]).read_bytes()}
-            for e in entries if e["name"] in wanted}  # fmt: skip
+    return {
+        e["name"]: {**e, "bytes": (REPO / "reference" / e["file"]).read_bytes()}
+        for e in entries
+        if e["name"] in wanted
+    }
 
 
 def _datasets(workdir: Path) -> dict[str, Any]:
@@ -128,8 +133,13 @@ def _when(value: Any) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def run_order(order: str, workdir: Path, models: dict[str, Any], datasets: dict[str, Any],
-              bare: dict[str, float]) -> dict[str, Any]:  # fmt: skip
+def run_order(
+    order: str,
+    workdir: Path,
+    models: dict[str, Any],
+    datasets: dict[str, Any],
+    bare: dict[str, float],
+) -> dict[str, Any]:
     env = {"PODIUM_QUEUE_ORDER": order, "PODIUM_CPU_SLOTS": str(WORKERS)}
     with Stack(workdir / order, env=env) as stack:
         stack.migrate()
@@ -148,16 +158,21 @@ def run_order(order: str, workdir: Path, models: dict[str, Any], datasets: dict[
                 except Exception as e:  # reported, and the run is not ok
                     errors.append(f"student{i:03d}: {e}")
 
-        threads = [threading.Thread(target=student, args=(i, 0.0 if i < HEAVY else 2.0 + (i - HEAVY) * 0.05))
-                   for i in range(len(students))]  # fmt: skip
+        threads = [
+            threading.Thread(
+                target=student, args=(i, 0.0 if i < HEAVY else 2.0 + (i - HEAVY) * 0.05)
+            )
+            for i in range(len(students))
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
         def drained() -> bool:
-            left = stack.sql("SELECT COUNT(*) FROM competitions_submission"
-                             " WHERE status IN ('queued', 'running')")  # fmt: skip
+            left = stack.sql(
+                "SELECT COUNT(*) FROM competitions_submission WHERE status IN ('queued', 'running')"
+            )
             return left[0][0] == 0
 
         wait_for(drained, 3600, "the queue to drain", interval=1.0)

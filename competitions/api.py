@@ -182,6 +182,7 @@ class RowOut(Schema):
     tied_with_previous: bool
     rank_change: int | None
     score_change: float | None
+    robust_accuracy: float | None
 
 
 class LeaderboardOut(Schema):

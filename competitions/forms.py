@@ -113,6 +113,7 @@ class CompetitionForm(forms.ModelForm):
             "memory_mb",
             "visibility",
             "queue",
+            "robustness",
         ]
         widgets = {
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),

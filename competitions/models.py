@@ -118,6 +118,11 @@ class Competition(models.Model):
         max_length=10, choices=Visibility.choices, default=Visibility.COURSE
     )
     queue = models.CharField(max_length=8, choices=Queue.choices, default=Queue.CPU)
+    robustness = models.BooleanField(
+        default=False,
+        help_text="also score each submission on corrupted copies of held-out images "
+        "(noise, blur, contrast, brightness, shift, rotation)",
+    )
     closed = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
@@ -227,6 +232,11 @@ class Submission(models.Model):
     )
     public_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
     private_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
+    public_robust = models.FloatField(null=True, blank=True, help_text="mean corrupted accuracy")
+    private_robust = models.FloatField(null=True, blank=True)
+    robust_scores = models.JSONField(
+        null=True, blank=True, help_text="per split: accuracy per corruption and their mean"
+    )
 
     is_final = models.BooleanField(default=False, help_text="chosen for the final standings")
     hidden = models.BooleanField(default=False)
@@ -293,6 +303,8 @@ class Standing(models.Model):
     submitted_at = models.DateTimeField()
     public_ci = models.JSONField(null=True)
     private_ci = models.JSONField(null=True)
+    public_robust = models.FloatField(null=True)
+    private_robust = models.FloatField(null=True)
     # Whether the row is not significantly different from the row directly above it in each
     # split's order, and which submission that row showed when it was decided (so a refresh
     # recomputes only the pairs that changed: competitions.services.ties).

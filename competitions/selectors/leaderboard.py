@@ -47,6 +47,8 @@ _FIELDS = (
     "created_at",
     "public_ci",
     "private_ci",
+    "public_robust",
+    "private_robust",
 )
 
 
@@ -73,6 +75,7 @@ class Row:
     tied_with_previous: bool = False  # not significantly different from the row above
     rank_change: int | None = None  # private leaderboard: public rank - private rank
     score_change: float | None = None  # private leaderboard: private - public score
+    robust_accuracy: float | None = None  # mean accuracy under corruptions (robustness track)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "user_ids"}
@@ -154,6 +157,8 @@ def standing_fields(row: dict[str, Any]) -> dict[str, Any]:
         "submitted_at": row["created_at"],
         "public_ci": row["public_ci"],
         "private_ci": row["private_ci"],
+        "public_robust": row["public_robust"],
+        "private_robust": row["private_robust"],
     }
 
 
@@ -193,6 +198,7 @@ def _ranked(
                 private_score=s["private_score"] if private else None,
                 score_ci=s[f"{split}_ci"],
                 tied_with_previous=bool(s.get(f"tied_{split}")),
+                robust_accuracy=s.get(f"{split}_robust"),
             )
         )
     if private:

@@ -74,7 +74,10 @@ def competition_update(
         before = Competition.objects.get(pk=competition.pk)
         _apply(competition, values)
         _course_check(user=user, competition=competition)
-        dataset_changed = competition.dataset_id != before.dataset_id
+        # The corrupted copies are graded with the model: turning the track on grades again.
+        dataset_changed = competition.dataset_id != before.dataset_id or (
+            competition.robustness and not before.robustness
+        )
         split_changed = any(getattr(competition, f) != getattr(before, f) for f in SPLIT_FIELDS)
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
@@ -119,6 +122,8 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
     scored = Submission.objects.filter(competition=competition, status=Submission.Status.SCORED)
     if not scored.exists():
         return CompetitionChange()
+    if competition.robustness:  # the corrupted subsets depend on the seed: grade again
+        return CompetitionChange(requeued=competition_rescore_all(competition=competition))
     dataset = dataset_load(record=competition.dataset)
     n_classes, metric = len(dataset.classes), competition.metric
     rescored = requeued = 0

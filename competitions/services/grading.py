@@ -29,6 +29,7 @@ from competitions.events import channel_submission, events_prune, events_publish
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
 from competitions.services.dispatch import submissions_dispatch
+from competitions.services.robustness import robust_dataset, robust_split
 from competitions.services.standings import standing_refresh_for
 from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
@@ -152,6 +153,7 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
     try:
         t0 = time.perf_counter()
         dataset = dataset_load(record=competition.dataset)
+        graded, robust = robust_dataset(competition=competition, clean=dataset)
         dataset_ms = (time.perf_counter() - t0) * 1000
         with sub.file.open("rb") as f:
             data = f.read()
@@ -163,7 +165,7 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         result = grade(
             data,
             sub.original_name,
-            dataset,
+            graded,
             **preprocess_engine_args(preprocess=sub.preprocess, mean=sub.mean, std=sub.std),
             sample=dataset_load_sample(record=competition.dataset),
             limits=limits,
@@ -182,6 +184,9 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         return "failed"
 
     t0 = time.perf_counter()
+    result, robust_scores = robust_split(
+        competition=competition, clean=dataset, result=result, robust=robust
+    )
     public, private = split_scores(
         competition=competition,
         labels=dataset.labels,
@@ -197,7 +202,14 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
     }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
     correct = correct_pack(np.asarray(result.predictions) == dataset.labels)
-    scored = Scored(result=result, public=public, private=private, metric=metric, correct=correct)
+    scored = Scored(
+        result=result,
+        public=public,
+        private=private,
+        metric=metric,
+        correct=correct,
+        robust=robust_scores,
+    )
     try:
         written = _write_result(
             sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
@@ -219,6 +231,7 @@ class Scored:
     private: dict[str, Any]
     metric: str
     correct: bytes  # per-image correctness over the whole set (significance.correct_pack)
+    robust: dict[str, Any] | None = None  # the robustness track's scores per split
 
 
 def _write_result(
@@ -243,6 +256,9 @@ def _write_result(
             correct=scored.correct,
             public_ci=public["score_ci"],
             private_ci=private["score_ci"],
+            robust_scores=scored.robust,
+            public_robust=scored.robust["public"]["mean"] if scored.robust else None,
+            private_robust=scored.robust["private"]["mean"] if scored.robust else None,
             error_code="",
             error_message="",
             log=Concat(F("log"), Value(text_storable(log))),

@@ -42,6 +42,8 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "private_scores": (sub.private_scores or {}) if show_private else {},
         "per_class": per_class,
         "reliability": scores.get("reliability") or [],
+        "robust": ((sub.robust_scores or {}).get("private" if show_private else "public")),
+        "robust_split": "private" if show_private else "public",
         "confusion": _confusion_rows(scores.get("confusion"), classes),
         "classes": classes,
         "result": result,
