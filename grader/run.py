@@ -134,7 +134,8 @@ def run_in_sandbox(
         ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))
         # The diagnosis explains a poor score; a model that scores well on the held-out set
         # needs none, so the sample runs (and their cost) are saved for the models that do.
-        accuracy = float((ran.got.predictions == dataset.labels).mean())
+        n = dataset.n_scored  # images after these are only predicted (Dataset.scored)
+        accuracy = float((ran.got.predictions[:n] == dataset.labels[:n]).mean())
         if sample is not None and len(sample) and accuracy < diagnose.POOR:
             try:
                 ran.sample_accuracy, ran.diagnosis = _diagnose(

@@ -17,7 +17,6 @@ from competitions.models import Competition
 from competitions.splits import split_indices
 from grader.corruptions import CORRUPTIONS
 from grader.datasets import Dataset
-from grader.metrics import compute_scores
 from grader.types import GradeResult
 
 
@@ -40,6 +39,7 @@ def robust_dataset(*, competition: Competition, clean: Dataset) -> tuple[Dataset
         np.concatenate([clean.labels, data.labels]),
         list(clean.classes),
         sha256=f"{clean.sha256}+{data.name}",  # not hashed again: both parts are known
+        scored=len(clean),  # the engine scores (and diagnoses) the clean images alone
     )
     return both, robust
 
@@ -47,22 +47,15 @@ def robust_dataset(*, competition: Competition, clean: Dataset) -> tuple[Dataset
 def robust_split(
     *, competition: Competition, clean: Dataset, result: GradeResult, robust: Robust | None
 ) -> tuple[GradeResult, dict[str, Any] | None]:
-    """The engine's result on the clean images only, and the robustness scores per split."""
+    """The engine's result on the clean images only (it scored those alone: Dataset.scored),
+    and the robustness scores per split from the predictions that follow them."""
     if robust is None:
         return result, None
     n = len(clean)
     preds = np.asarray(result.predictions)
     probs = result.probabilities
-    scores = compute_scores(
-        clean.labels, preds[:n], None if probs is None else probs[:n], n_classes=len(clean.classes)
-    )
     cleaned = dataclasses.replace(
-        result,
-        predictions=preds[:n],
-        probabilities=None if probs is None else probs[:n],
-        n_images=n,
-        scores=scores,
-        accuracy=scores["accuracy"],
+        result, predictions=preds[:n], probabilities=None if probs is None else probs[:n]
     )
     right = preds[n:] == robust.dataset.labels
     public, private = split_indices(n, competition.public_fraction, competition.split_seed)

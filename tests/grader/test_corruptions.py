@@ -69,3 +69,27 @@ def test_robustness_set_is_seeded_and_covers_each_corruption():
     assert np.array_equal(robust.labels, ds.labels[source])
     other, source3, _ = robustness_set(ds, seed=4)
     assert not np.array_equal(source, source3)
+
+
+def test_the_engine_scores_the_first_images_and_only_predicts_the_rest(
+    trained_bytes, mnist_small, mnist_sample, pool
+):
+    """The robustness track's single run: corrupted copies appended after the held-out set are
+    predicted, but the scores (and whether a diagnosis runs) are the held-out set's alone."""
+    from grader import grade
+
+    robust, _, _ = robustness_set(mnist_small, seed=0)
+    wrong = (robust.labels + 1) % 10  # labels no prediction matches: would sink the accuracy
+    both = Dataset(
+        "both",
+        np.concatenate([mnist_small.images, robust.images]),
+        np.concatenate([mnist_small.labels, wrong]),
+        list(mnist_small.classes),
+        scored=len(mnist_small),
+    )
+    alone = grade(trained_bytes, "m.onnx", mnist_small, sample=mnist_sample, pool=pool)
+    r = grade(trained_bytes, "m.onnx", both, sample=mnist_sample, pool=pool)
+    assert r.n_images == len(mnist_small) and len(r.predictions) == len(both)
+    assert r.accuracy == alone.accuracy and r.scores["confusion"] == alone.scores["confusion"]
+    assert np.array_equal(r.predictions[: len(mnist_small)], alone.predictions)
+    assert r.diagnosis == alone.diagnosis and "sample_accuracy" not in r.scores
