@@ -121,13 +121,21 @@ def main() -> None:
         print(
             f"{name:<22}{dsname:<9}{len(ds):>7}{b:>9.3f}{g:>10.3f}{g / b:>7.2f}{acc_b:>10.4f}{acc_g:>11.4f}  {origin}"
         )
-    rows += robustness_rows(datasets, samples, pool, limits, args.repeats, args.only)
+    rows += robustness_rows(
+        datasets=datasets,
+        samples=samples,
+        pool=pool,
+        limits=limits,
+        repeats=args.repeats,
+        only=args.only,
+    )
     pool.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
 
 def robustness_rows(
+    *,
     datasets: dict[str, Dataset],
     samples: dict[str, Dataset],
     pool: SandboxPool,
