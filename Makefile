@@ -49,6 +49,7 @@ bench-leaderboard: install
 
 bench-pipeline: install
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.push
 
 bench-load: install
 	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
