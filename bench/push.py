@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -96,6 +97,7 @@ def main() -> int:
             f"{name:<28}{statistics.median(got):>9.0f}{max(got):>9.0f}  "
             + ", ".join(f"{x:.0f}" for x in got)
         )
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

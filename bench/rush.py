@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import statistics
 import tempfile
 import threading
@@ -219,6 +220,7 @@ def main() -> int:
         print(f"{k:<26}" + "".join(f"{r[k]:>10}" for r in reports))
     if args.json:
         args.json.write_text(json.dumps({"bare_s": bare, "runs": reports}, indent=2))
+    shutil.rmtree(workdir, ignore_errors=True)
     ok = all(not r["errors"] and r["scored"] == r["submissions"] for r in reports)
     return 0 if ok else 1
 
