@@ -49,9 +49,11 @@ bench-leaderboard: install
 
 bench-pipeline: install
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.push
 
 bench-load: install
 	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
+	$(BIN)/python -m bench.rush
 
 bench: bench-grader bench-leaderboard bench-pipeline bench-load
 

@@ -26,6 +26,7 @@ from competitions.lockout import api_locked_response
 from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
+from competitions.selectors.queue import QueuePlace, queue_places
 from competitions.selectors.quota import QUOTA_RULE, quota_get
 from competitions.selectors.submissions import submission_list_for_entrant, submission_list_mine
 from competitions.services.submissions import submission_create
@@ -175,6 +176,8 @@ class SubmissionOut(Schema):
     diagnosis: str | None
     adaptation: list[str]
     url: str
+    queue_position: int | None
+    eta_s: float | None
 
 
 class RowOut(Schema):
@@ -188,6 +191,11 @@ class RowOut(Schema):
     last_submission: dt.datetime
     is_baseline: bool
     is_team: bool
+    score_ci: list[float] | None
+    tied_with_previous: bool
+    rank_change: int | None
+    score_change: float | None
+    robust_accuracy: float | None
 
 
 class LeaderboardOut(Schema):
@@ -219,9 +227,12 @@ def _competition(c: Any) -> dict[str, Any]:
     }
 
 
-def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
+def _submission(
+    request: HttpRequest, s: Submission, places: dict[Any, QueuePlace] | None = None
+) -> dict[str, Any]:
     show_private = access.submission_shows_private(user=request.user, submission=s)
     result = s.result or {}
+    place = (places if places is not None else queue_places(submissions=[s])).get(s.pk)
     return {
         "id": str(s.pk),
         "competition": s.competition.slug,
@@ -239,6 +250,8 @@ def _submission(request: HttpRequest, s: Submission) -> dict[str, Any]:
         "diagnosis": result.get("diagnosis"),
         "adaptation": result.get("adaptation") or [],
         "url": request.build_absolute_uri(f"/s/{s.pk}/"),
+        "queue_position": place.position if place else None,
+        "eta_s": place.eta_s if place else None,
     }
 
 
@@ -329,8 +342,9 @@ def list_my_submissions(request: HttpRequest, slug: str, limit: int = 20) -> Any
     competition = access.competition_get_visible(user=user, slug=slug)
     team = team_for_user(competition=competition, user=user)
     subs = submission_list_for_entrant(competition=competition, user=user, team=team)
-    latest = subs.order_by("-created_at")[: max(1, min(limit, 100))]
-    return [_submission(request, s) for s in latest]
+    latest = list(subs.order_by("-created_at")[: max(1, min(limit, 100))])
+    places = queue_places(submissions=latest)
+    return [_submission(request, s, places) for s in latest]
 
 
 @api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})

@@ -123,3 +123,31 @@ def preview_grid_png(dataset: Dataset, *, per_class: int = 8, scale: int = 2) ->
         for j, i in enumerate(idx):
             grid[k * (h + 2) : k * (h + 2) + h, j * (w + 2) : j * (w + 2) + w] = dataset.images[i]
     return image_png(grid, scale=scale)
+
+
+def robustness_load(*, record: HeldOutDataset, seed: int) -> tuple[Dataset, np.ndarray, np.ndarray]:
+    """The corrupted copies of a held-out set's images for the robustness track
+    (grader.corruptions), made once per content hash, seed and corruption version, then cached
+    beside the dataset (worker-side only: never served)."""
+    from grader.corruptions import VERSION, robustness_set
+
+    key = f"{record.sha256}-robust-v{VERSION}-{seed}"
+    path = Path(settings.PODIUM_DATASET_CACHE) / f"{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            robust = Dataset(key, z["images"], z["labels"], list(z["classes"]))
+            return robust, z["source"], z["kind"]
+    robust, source, kind = robustness_set(dataset_load(record=record), seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    with os.fdopen(fd, "wb") as out:
+        np.savez(
+            out,
+            images=robust.images,
+            labels=robust.labels,
+            classes=np.array(robust.classes),
+            source=source,
+            kind=kind,
+        )
+    os.replace(tmp, path)
+    return robust, source, kind

@@ -172,6 +172,7 @@ class CompetitionForm(forms.ModelForm):
             "late_penalty_pct",
             "late_days_max",
             "grade_policy",
+            "robustness",
         ]
         labels = {
             "public_fraction": "Public split (fraction)",

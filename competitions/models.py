@@ -134,6 +134,11 @@ class Competition(models.Model):
         max_length=10, choices=Visibility.choices, default=Visibility.COURSE
     )
     queue = models.CharField(max_length=8, choices=Queue.choices, default=Queue.CPU)
+    robustness = models.BooleanField(
+        default=False,
+        help_text="also score each submission on corrupted copies of held-out images "
+        "(noise, blur, contrast, brightness, shift, rotation)",
+    )
     closed = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
@@ -234,9 +239,18 @@ class Submission(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     progress = models.FloatField(default=0.0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # entered the queue
     queued_since = models.DateTimeField(
         null=True, blank=True, help_text="when it last became queued (a re-send keeps it)"
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="its message was sent to a worker (services/dispatch.py)"
+    )
+    is_rescore = models.BooleanField(
+        default=False, help_text="queued again by staff: graded after students' submissions"
+    )
+    queue_round = models.PositiveIntegerField(
+        default=0, help_text="its round in the queue's round-robin (selectors/queue.py)"
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -254,6 +268,16 @@ class Submission(models.Model):
     public_scores = models.JSONField(null=True, blank=True)
     private_scores = models.JSONField(null=True, blank=True)
     predictions = models.BinaryField(null=True, blank=True, help_text="int16 per image")
+    correct = models.BinaryField(
+        null=True, blank=True, help_text="per-image correctness, packed bits (significance.py)"
+    )
+    public_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
+    private_ci = models.JSONField(null=True, blank=True, help_text="[low, high], 95% bootstrap")
+    public_robust = models.FloatField(null=True, blank=True, help_text="mean corrupted accuracy")
+    private_robust = models.FloatField(null=True, blank=True)
+    robust_scores = models.JSONField(
+        null=True, blank=True, help_text="per split: accuracy per corruption and their mean"
+    )
 
     is_final = models.BooleanField(default=False, help_text="chosen for the final standings")
     late_days = models.PositiveIntegerField(default=0, help_text="whole days after the deadline")
@@ -322,6 +346,17 @@ class Standing(models.Model):
     entries = models.PositiveIntegerField()
     last_submission = models.DateTimeField()
     submitted_at = models.DateTimeField()
+    public_ci = models.JSONField(null=True)
+    private_ci = models.JSONField(null=True)
+    public_robust = models.FloatField(null=True)
+    private_robust = models.FloatField(null=True)
+    # Whether the row is not significantly different from the row directly above it in each
+    # split's order, and which submission that row showed when it was decided (so a refresh
+    # recomputes only the pairs that changed: competitions.services.ties).
+    tied_public = models.BooleanField(default=False)
+    tied_private = models.BooleanField(default=False)
+    public_prev = models.UUIDField(null=True)
+    private_prev = models.UUIDField(null=True)
 
     class Meta:
         constraints = [

@@ -12,6 +12,7 @@ from django.db import InterfaceError, OperationalError, connection
 from competitions.lti.grades import lti_grades_due, lti_grades_push
 from competitions.lti.roster import lti_roster_sync
 from competitions.models import Competition
+from competitions.services.dispatch import submissions_dispatch_quietly
 from competitions.services.grading import (
     AttemptLost,
     submission_grade,
@@ -34,7 +35,9 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
     try:
         if lost_attempt is not None:
             submission_requeue_lost(submission_id=submission_id, attempt=lost_attempt)
-        return submission_grade(submission_id=submission_id)
+        outcome = submission_grade(submission_id=submission_id)
+        submissions_dispatch_quietly()  # this slot is free: send the next submission
+        return outcome
     except (AttemptLost, OperationalError, InterfaceError) as e:
         # The database went away: drop the dead connection and try again shortly; the retry puts
         # the lost attempt back in the queue first (a conditional update, so never twice).

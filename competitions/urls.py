@@ -9,6 +9,7 @@ from competitions.views import (
     notifications,
     onboarding,
     staff,
+    streams,
     student,
 )
 
@@ -22,9 +23,15 @@ urlpatterns = [
     path("c/<slug:slug>/submit/", student.submit, name="submit"),
     path("c/<slug:slug>/starter-kit.zip", student.starter_kit, name="starter_kit"),
     path("c/<slug:slug>/leaderboard/", leaderboard.leaderboard, name="leaderboard"),
+    path(
+        "c/<slug:slug>/leaderboard/events/",
+        streams.leaderboard_events,
+        name="leaderboard_events",
+    ),
     path("c/<slug:slug>/team/<str:action>/", student.team_action, name="team"),
     path("s/<str:pk>/", student.submission_detail, name="submission"),
     path("s/<str:pk>/status/", student.submission_status, name="submission_status"),
+    path("s/<str:pk>/events/", streams.submission_events, name="submission_events"),
     path("s/<str:pk>/choose/", student.submission_choose, name="submission_choose"),
     path("s/<str:pk>/resubmit/", student.submission_resubmit, name="submission_resubmit"),
     path("s/<str:pk>/gallery/", student.submission_gallery, name="gallery"),

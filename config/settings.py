@@ -274,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "cpu"},
     },
 }
+# Push events for open pages (competitions/events.py): Redis pub/sub when the broker is Redis,
+# else files under VAR_DIR/events (one machine: the embedded default).
+PODIUM_EVENTS_URL = env_str(
+    "PODIUM_EVENTS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "file://"
+)
 # Submissions left queued this long without a worker taking them are sent again.
 PODIUM_REQUEUE_AFTER_S = env_int("PODIUM_REQUEUE_AFTER_S", 300, minimum=10)
 PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)
@@ -282,6 +287,20 @@ PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)
 PODIUM_QUEUE_ALERT_AFTER_S = env_int("PODIUM_QUEUE_ALERT_AFTER_S", 600, minimum=60)
 PODIUM_QUEUE_ALERT_EVERY_S = env_int("PODIUM_QUEUE_ALERT_EVERY_S", 3600, minimum=60)
 PODIUM_HEARTBEAT_S = env_int("PODIUM_HEARTBEAT_S", 20, minimum=1)
+# Grading slots per queue: the workers' total concurrency on it. The database holds the queue and
+# sends at most this many messages at once (competitions.services.dispatch); fewer slots than
+# worker processes leaves workers idle, more lets messages wait in the broker in FIFO order.
+PODIUM_GRADING_SLOTS = {
+    "cpu": env_int("PODIUM_CPU_SLOTS", 2, minimum=1),
+    "gpu": env_int("PODIUM_GPU_SLOTS", 1, minimum=1),
+}
+# "fair" (round-robin by entrant, competitions/selectors/queue.py) or "fifo" (arrival order, the
+# order before the fair queue; kept to measure one against the other: bench/rush.py).
+PODIUM_QUEUE_ORDER = env_str("PODIUM_QUEUE_ORDER", "fair")
+if PODIUM_QUEUE_ORDER not in ("fair", "fifo"):
+    raise ImproperlyConfigured("PODIUM_QUEUE_ORDER must be fair or fifo")
+# How many recent gradings the queue's time estimate (eta_s) averages.
+PODIUM_ETA_SAMPLE = 20
 
 LOGGING = {
     "version": 1,

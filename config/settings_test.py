@@ -11,6 +11,8 @@ import importlib
 import os
 from pathlib import Path
 
+from config.env import env_int
+
 os.environ.setdefault(
     "PODIUM_VAR_DIR",
     str(Path(__file__).resolve().parent.parent / "var" / "test" / f"run-{os.getpid()}"),
@@ -24,3 +26,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 # set a real rate. The login lockout keeps its default: its counts are rows in the test database,
 # rolled back after every test.
 PODIUM_API_LOGIN_RATE = "10000/min"
+
+# The suite's worker, and each queue's worker in the private stacks, is one solo process
+# (tests/conftest.py, testsupport/stack.py): one slot per queue unless the environment says more,
+# so the dispatcher's order is the order a worker grades in.
+PODIUM_GRADING_SLOTS = {
+    "cpu": env_int("PODIUM_CPU_SLOTS", 1, minimum=1),
+    "gpu": env_int("PODIUM_GPU_SLOTS", 1, minimum=1),
+}

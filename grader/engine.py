@@ -71,11 +71,12 @@ def _notes(prep: Prepared, ran: Ran, unavailable: str | None) -> list[str]:
 
 
 def _report(
-    prep: Prepared, ran: Ran, dataset: Dataset, eff: dict[str, Any], timer: Timer
+    prep: Prepared, ran: Ran, dataset: Dataset, eff: dict[str, Any], timer: Timer, *, n: int
 ) -> GradeResult:
-    """Scores, adaptation notes and timings of one graded submission."""
+    """Scores (of the first n images), adaptation notes and timings of one graded submission."""
     got = ran.got
-    scores = compute_scores(dataset.labels, got.predictions, got.probabilities, dataset.n_classes)
+    probs = None if got.probabilities is None else got.probabilities[:n]
+    scores = compute_scores(dataset.labels[:n], got.predictions[:n], probs, dataset.n_classes)
     scores["softmax_applied"] = got.softmax_applied
     if ran.sample_accuracy is not None:
         scores["sample_accuracy"] = ran.sample_accuracy
@@ -93,7 +94,7 @@ def _report(
     return GradeResult(
         accuracy=scores["accuracy"],
         scores=scores,
-        n_images=len(dataset),
+        n_images=n,
         dataset_sha256=dataset.sha256,
         preprocess=prep.preprocess,
         layout=prep.plan.layout,
@@ -133,6 +134,9 @@ def grade(
 ) -> GradeResult:
     """Score one model on a held-out dataset. Raises Rejected or RunFailed with the reason.
 
+    Only the first `dataset.n_scored` images count for the scores and the diagnosis;
+    `predictions` and `probabilities` cover every image (Dataset.scored).
+
     Prepare (static checks and adaptation, in the analysis child), run (the inference child,
     while the analysis child measures efficiency), report (scores), all under one deadline."""
     timer = Timer()
@@ -162,7 +166,7 @@ def grade(
             timer=timer,
         )
         eff = analysis.efficiency(time_s=deadline.at - time.monotonic())
-    return _report(prep, ran, dataset, eff, timer)
+    return _report(prep, ran, dataset, eff, timer, n=dataset.n_scored)
 
 
 def preprocess_text(p: Preprocess) -> str:

@@ -161,7 +161,8 @@ def run_in_sandbox(
         ran = Ran(loaded, reply, outputs.interpret(outs, len(dataset), dataset.n_classes))
         # The diagnosis looks for a clearly better way to feed the model, at any score; a
         # held-out score that leaves no room for one costs no sample run.
-        accuracy = float((ran.got.predictions == dataset.labels).mean())
+        n = dataset.n_scored  # images after these are only predicted (Dataset.scored)
+        accuracy = float((ran.got.predictions[:n] == dataset.labels[:n]).mean())
         if sample is not None and len(sample) and diagnose.worth_probing(accuracy):
             try:
                 ran.sample_accuracy, ran.diagnosis, ran.suggested_preprocess = _diagnose(

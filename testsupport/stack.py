@@ -206,9 +206,22 @@ class Stack:
         return proc
 
     def start_web(
-        self, *, workers: int = 2, threads: int = 8, env: dict[str, str] | None = None
+        self,
+        *,
+        workers: int = 2,
+        threads: int = 8,
+        env: dict[str, str] | None = None,
+        asgi: bool = False,
     ) -> Proc:
+        """gunicorn (WSGI), or with asgi=True hypercorn serving config.asgi: the server whose
+        streams (competitions/views/streams.py) hold no thread, as in `make demo`."""
         port = free_port()
+        if asgi:
+            return self._start(
+                port,
+                [PY, "-m", "hypercorn", "config.asgi:application", "-b", f"127.0.0.1:{port}"],
+                env,
+            )
         cmd = [
             PY,
             "-m",
@@ -229,6 +242,9 @@ class Stack:
             "--log-level",
             "warning",
         ]
+        return self._start(port, cmd, env)
+
+    def _start(self, port: int, cmd: list[str], env: dict[str, str] | None) -> Proc:
         proc = Proc("web", cmd, env=dict(self.env, **(env or {})), log=self.workdir / "web.log")
         self.procs.append(proc)
         self.web_url = f"http://127.0.0.1:{port}"

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from competitions.models import Competition, Standing, Submission, TeamMembership
+from competitions.selectors.ties import rank_order, ties_compute
 
 _FIELDS = (
     "id",
@@ -44,6 +45,10 @@ _FIELDS = (
     "macs",
     "file_bytes",
     "created_at",
+    "public_ci",
+    "private_ci",
+    "public_robust",
+    "private_robust",
 )
 
 
@@ -67,6 +72,11 @@ class Row:
     private_score: float | None = None
     pareto: bool = False
     late_days: int = 0  # filled in by the pages that mark late entries
+    score_ci: list[float] | None = None  # 95% bootstrap interval of `score`
+    tied_with_previous: bool = False  # not significantly different from the row above
+    rank_change: int | None = None  # private leaderboard: public rank - private rank
+    score_change: float | None = None  # private leaderboard: private - public score
+    robust_accuracy: float | None = None  # mean accuracy under corruptions (robustness track)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "user_ids"}
@@ -146,6 +156,10 @@ def standing_fields(row: dict[str, Any]) -> dict[str, Any]:
         "entries": row["entries"],
         "last_submission": row["last"],
         "submitted_at": row["created_at"],
+        "public_ci": row["public_ci"],
+        "private_ci": row["private_ci"],
+        "public_robust": row["public_robust"],
+        "private_robust": row["private_robust"],
     }
 
 
@@ -161,17 +175,15 @@ def _ranked(
         ).values_list("team_id", "user_id")
         for team_id, user_id in pairs:
             members.setdefault(team_id, set()).add(user_id)
-    rows = []
-    for s in standings:
-        score = s["private_score"] if private else s["public_score"]
-        if score is None:
-            continue
+    split = "private" if private else "public"
+    rows: list[Row] = []
+    for s in rank_order(standings, private=private):
         entrant_team = None if s["is_baseline"] else s["team_id"]
         rows.append(
             Row(
-                rank=0,
+                rank=len(rows) + 1,
                 name=s["name"],
-                score=score,
+                score=s[f"{split}_score"],
                 submission_id=str(s["submission_id"]),
                 params=s["params"],
                 macs=s["macs"],
@@ -185,11 +197,13 @@ def _ranked(
                 team_id=s["team_id"],
                 public_score=s["public_score"],
                 private_score=s["private_score"] if private else None,
+                score_ci=s[f"{split}_ci"],
+                tied_with_previous=bool(s.get(f"tied_{split}")),
+                robust_accuracy=s.get(f"{split}_robust"),
             )
         )
-    rows.sort(key=lambda r: (-r.score, r.submitted_at))
-    for i, row in enumerate(rows, start=1):
-        row.rank = i
+    if private:
+        _mark_shakeup(rows)
     _mark_pareto(rows)
     return rows
 
@@ -211,7 +225,19 @@ def leaderboard_compute(*, competition: Competition, private: bool | None = None
     chosen = [
         standing_fields(r) for r in entrant_rows(competition_id=competition.pk) if r["scored"]
     ]
+    ties_compute(competition_id=competition.pk, standings=chosen)
     return _ranked(competition, chosen, private)
+
+
+def _mark_shakeup(rows: list[Row]) -> None:
+    """Each private row's move from its public rank (among the same rows) and score change."""
+    public = sorted(
+        (r for r in rows if r.public_score is not None),
+        key=lambda r: (-(r.public_score or 0.0), r.submitted_at),
+    )
+    for public_rank, row in enumerate(public, start=1):
+        row.rank_change = public_rank - row.rank
+        row.score_change = row.score - (row.public_score or 0.0)
 
 
 def _mark_pareto(rows: list[Row]) -> None:

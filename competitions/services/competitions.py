@@ -25,6 +25,7 @@ from competitions.services.exceptions import competition_deadline_refresh
 from competitions.services.locks import lock_competition, lock_submissions_queued
 from competitions.services.standings import standings_rebuild
 from competitions.services.submissions import competition_rescore_all, submission_requeue
+from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
 from grader.metrics import compute_scores
 
@@ -78,7 +79,10 @@ def competition_update(
         before = Competition.objects.get(pk=competition.pk)
         _apply(competition, values)
         _course_check(user=user, competition=competition)
-        dataset_changed = competition.dataset_id != before.dataset_id
+        # The corrupted copies are graded with the model: turning the track on grades again.
+        dataset_changed = competition.dataset_id != before.dataset_id or (
+            competition.robustness and not before.robustness
+        )
         split_changed = any(getattr(competition, f) != getattr(before, f) for f in SPLIT_FIELDS)
         if dataset_changed or split_changed:
             _refuse_while_grading(competition)
@@ -138,15 +142,17 @@ def _refuse_while_grading(competition: Competition) -> None:
 def split_scores_from_predictions(
     *, competition: Competition, labels: np.ndarray, predictions: np.ndarray, n_classes: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both split scores of stored predictions. Probabilities are not stored, so `log_loss` is
-    None in the result (accuracy, the competitions' metric, is exact)."""
+    """Both split scores of stored predictions, each with its bootstrap interval (`score_ci`).
+    Probabilities are not stored, so `log_loss` and `ece` are None in the result (accuracy, the competitions' metric, is exact)."""
     public, private = split_indices(
         len(labels), competition.public_fraction, competition.split_seed
     )
     preds = np.asarray(predictions, dtype=np.int64)
-    scores = [
-        compute_scores(labels[i], preds[i], None, n_classes=n_classes) for i in (public, private)
-    ]
+    scores = []
+    for idx in (public, private):
+        split = compute_scores(labels[idx], preds[idx], None, n_classes=n_classes)
+        split["score_ci"] = bootstrap_ci(labels[idx] == preds[idx])
+        scores.append(split)
     return scores[0], scores[1]
 
 
@@ -154,6 +160,8 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
     scored = Submission.objects.filter(competition=competition, status=Submission.Status.SCORED)
     if not scored.exists():
         return CompetitionChange()
+    if competition.robustness:  # the corrupted subsets depend on the seed: grade again
+        return CompetitionChange(requeued=competition_rescore_all(competition=competition))
     dataset = dataset_load(record=competition.dataset)
     n_classes, metric = len(dataset.classes), competition.metric
     rescored = requeued = 0
@@ -163,10 +171,11 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
         if sub.predictions is None or len(sub.predictions) != 2 * len(dataset.labels):
             requeued += submission_requeue(submission=sub)  # nothing to recompute from
             continue
+        predictions = np.frombuffer(bytes(sub.predictions), dtype=np.int16)
         public, private = split_scores_from_predictions(
             competition=competition,
             labels=dataset.labels,
-            predictions=np.frombuffer(bytes(sub.predictions), dtype=np.int16),
+            predictions=predictions,
             n_classes=n_classes,
         )
         rescored += Submission.objects.filter(pk=sub.pk).update(
@@ -174,6 +183,9 @@ def _split_rescore(competition: Competition) -> CompetitionChange:
             private_score=private[metric],
             public_scores=public,
             private_scores=private,
+            public_ci=public["score_ci"],
+            private_ci=private["score_ci"],
+            correct=correct_pack(predictions == dataset.labels),
         )
     standings_rebuild(competition=competition)
     return CompetitionChange(requeued=requeued, split_rescored=rescored)

@@ -2,13 +2,29 @@
 
 Services must not import `competitions.tasks` (the tasks import the services: a cycle). A message
 sent by name reaches the same task; its options (acks_late, retries) live on the worker's side.
+
+The database holds the grading queue; the broker holds at most one message per free grading
+slot (settings.PODIUM_GRADING_SLOTS). `submissions_dispatch` fills the free slots in the fair
+order of competitions.selectors.queue when a submission is queued, when a grading ends (the
+worker calls it) and when the sweeper runs. A message sent twice still grades once: the claim is
+a conditional UPDATE (services/grading.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
+import uuid
 
 from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from competitions.models import Submission
+from competitions.selectors.queue import in_flight, queue_order
+from competitions.services.locks import lock_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -17,12 +33,64 @@ LTI_GRADES_TASK = "competitions.tasks.lti_push_grades"
 LTI_ROSTERS_TASK = "competitions.tasks.lti_sync_rosters"
 
 
-def grading_send(*, submission_id: str, queue: str) -> None:
+def grading_send(*, submission_id: str, queue: str) -> bool:
     """Send the grading message; a broker failure is logged and left to the sweeper."""
     try:
         current_app.send_task(GRADE_TASK, args=(submission_id,), queue=queue, retry=False)
     except Exception as e:  # broker down: the sweeper sends it again later
         logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
+        return False
+    return True
+
+
+def _send(submission_id: uuid.UUID, queue: str, at: dt.datetime) -> None:
+    if not grading_send(submission_id=str(submission_id), queue=queue):
+        # Not sent: give the slot back so the next dispatch (the sweeper's at the latest) retries.
+        Submission.objects.filter(
+            pk=submission_id, status=Submission.Status.QUEUED, dispatched_at=at
+        ).update(dispatched_at=None)
+
+
+def submissions_dispatch(*, queue: str | None = None) -> int:
+    """Send the next submissions of the queue (every queue with waiting submissions when None),
+    one per free slot (a queue not in PODIUM_GRADING_SLOTS has one), once this transaction
+    commits; returns how many."""
+    sent = 0
+    waiting = Submission.objects.filter(status=Submission.Status.QUEUED, dispatched_at=None)
+    names = [queue] if queue else sorted(set(waiting.values_list("competition__queue", flat=True)))
+    for name in names:
+        with transaction.atomic():
+            lock_dispatch()
+            busy = Submission.objects.filter(in_flight(), competition__queue=name).count()
+            free = settings.PODIUM_GRADING_SLOTS.get(name, 1) - busy
+            if free <= 0:
+                continue
+            picks = queue_order(queue=name).waiting[:free]
+            now = timezone.now()
+            Submission.objects.filter(
+                pk__in=picks, status=Submission.Status.QUEUED, dispatched_at__isnull=True
+            ).update(dispatched_at=now)
+            for pk in picks:
+                transaction.on_commit(functools.partial(_send, pk, name, now))
+            sent += len(picks)
+    return sent
+
+
+def submissions_dispatch_later() -> None:
+    """Dispatch once the surrounding transaction commits (a submission was queued in it); once
+    per transaction, however many it queued (a rescore of a whole competition)."""
+    pending = getattr(transaction.get_connection(), "run_on_commit", [])
+    if any(entry[1] is submissions_dispatch_quietly for entry in pending):
+        return
+    transaction.on_commit(submissions_dispatch_quietly)
+
+
+def submissions_dispatch_quietly() -> None:
+    """`submissions_dispatch`, logging instead of raising (after a grading, after an upload)."""
+    try:
+        submissions_dispatch()
+    except Exception as e:  # the database went away: the sweeper dispatches later
+        logger.warning("dispatch failed (%s); the sweeper will retry", e)
 
 
 def lti_grades_send(*, competition_id: int, actor_id: int | None = None) -> None:

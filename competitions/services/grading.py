@@ -2,7 +2,8 @@
 
 A redelivered message never grades twice: the claim is a conditional UPDATE (queued -> running)
 that must change exactly one row, and the final write is conditional on the same attempt.
-The sweeper re-sends submissions left queued and retries (then fails) those whose worker was lost.
+The sweeper frees the slots of lost messages and retries (then fails) submissions whose worker
+was lost; the dispatcher (services/dispatch.py) then sends what is next.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from competitions.dataset_cache import DatasetCacheFull, dataset_load, dataset_load_sample
+from competitions.events import channel_submission, events_prune, events_publish
 from competitions.models import Competition, Submission
 from competitions.preprocess import preprocess_engine_args
-from competitions.services.dispatch import grading_send
+from competitions.services.dispatch import submissions_dispatch
 from competitions.services.notify import notify_result
+from competitions.services.robustness import robust_dataset, robust_split
 from competitions.services.standings import standing_refresh_for
+from competitions.significance import bootstrap_ci, correct_pack
 from competitions.splits import split_indices
 from competitions.storable import json_storable, text_storable
 from grader import grade
@@ -74,6 +78,7 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     )
     if changed != 1:
         return None
+    events_publish(channel_submission(submission_id))
     return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
 
 
@@ -95,15 +100,16 @@ def split_scores(
     probs = result.probabilities
     out = []
     for idx in (public, private):
-        out.append(
-            compute_scores(
-                labels[idx], preds[idx], None if probs is None else probs[idx], n_classes=n_classes
-            )
+        scores = compute_scores(
+            labels[idx], preds[idx], None if probs is None else probs[idx], n_classes=n_classes
         )
+        scores["score_ci"] = bootstrap_ci(labels[idx] == preds[idx])
+        out.append(scores)
     return out[0], out[1]
 
 
 def _fail(sub_id: Any, attempt: int, *, code: str, message: str, log: str, counts: bool) -> None:
+    events_publish(channel_submission(sub_id))
     _running(sub_id, attempt).update(
         status=S.FAILED,
         error_code=code[:40],
@@ -148,11 +154,13 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         # from the model on a small machine.
         if t - last[0] >= 1.0 or fraction >= 1.0:
             last[0] = t
-            _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0)))
+            if _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0))):
+                events_publish(channel_submission(sub.pk))
 
     try:
         t0 = time.perf_counter()
         dataset = dataset_load(record=competition.dataset)
+        graded, robust = robust_dataset(competition=competition, clean=dataset)
         dataset_ms = (time.perf_counter() - t0) * 1000
         with sub.file.open("rb") as f:
             data = f.read()
@@ -164,7 +172,7 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         result = grade(
             data,
             sub.original_name,
-            dataset,
+            graded,
             **preprocess_engine_args(
                 preprocess=sub.preprocess, mean=sub.mean, std=sub.std, layout=sub.layout
             ),
@@ -193,6 +201,9 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         return "failed"
 
     t0 = time.perf_counter()
+    result, robust_scores = robust_split(
+        competition=competition, clean=dataset, result=result, robust=robust
+    )
     public, private = split_scores(
         competition=competition,
         labels=dataset.labels,
@@ -207,7 +218,15 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         "split_scores_ms": (time.perf_counter() - t0) * 1000,
     }
     log += _log(f"scored on {result.n_images} images with {result.provider}")
-    scored = Scored(result=result, public=public, private=private, metric=metric)
+    correct = correct_pack(np.asarray(result.predictions) == dataset.labels)
+    scored = Scored(
+        result=result,
+        public=public,
+        private=private,
+        metric=metric,
+        correct=correct,
+        robust=robust_scores,
+    )
     try:
         written = _write_result(
             sub=sub, attempt=attempt, scored=scored, log=log, pipeline_ms=pipeline_ms
@@ -228,6 +247,8 @@ class Scored:
     public: dict[str, Any]
     private: dict[str, Any]
     metric: str
+    correct: bytes  # per-image correctness over the whole set (significance.correct_pack)
+    robust: dict[str, Any] | None = None  # the robustness track's scores per split
 
 
 def _write_result(
@@ -249,50 +270,55 @@ def _write_result(
             macs=result.macs,
             ms_per_image=result.ms_per_image,
             predictions=np.asarray(result.predictions, dtype=np.int16).tobytes(),
+            correct=scored.correct,
+            public_ci=public["score_ci"],
+            private_ci=private["score_ci"],
+            robust_scores=scored.robust,
+            public_robust=scored.robust["public"]["mean"] if scored.robust else None,
+            private_robust=scored.robust["private"]["mean"] if scored.robust else None,
             error_code="",
             error_message="",
             log=Concat(F("log"), Value(text_storable(log))),
         )
         if written:
             standing_refresh_for(submission=sub)
+            events_publish(channel_submission(sub.pk))  # on commit, with the result
         return written
 
 
 def submissions_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Re-send submissions left queued (broker down at submit time, lost message); retry those
-    whose worker vanished while running, at most PODIUM_MAX_ATTEMPTS attempts, then fail them."""
+    """Give back the slots of messages lost on the way (sent long ago, never claimed) and of
+    workers that vanished while running (retried, at most PODIUM_MAX_ATTEMPTS attempts, then
+    failed), then fill the free slots (services/dispatch.py)."""
     now = now or timezone.now()
     counts = {"requeued": 0, "retried": 0, "failed": 0}
     stale = now - dt.timedelta(seconds=settings.PODIUM_REQUEUE_AFTER_S)
-    for sid, queue in Submission.objects.filter(status=S.QUEUED, enqueued_at__lt=stale).values_list(
-        "pk", "competition__queue"
-    ):
-        if Submission.objects.filter(pk=sid, status=S.QUEUED, enqueued_at__lt=stale).update(
-            enqueued_at=now
-        ):
-            grading_send(submission_id=str(sid), queue=queue)
-            counts["requeued"] += 1
+    counts["requeued"] = Submission.objects.filter(status=S.QUEUED, dispatched_at__lt=stale).update(
+        dispatched_at=None
+    )
     running = Submission.objects.filter(status=S.RUNNING).values_list(
-        "pk", "attempts", "started_at", "competition__time_limit_s", "competition__queue"
+        "pk", "attempts", "started_at", "competition__time_limit_s"
     )
     grace = settings.CELERY_TASK_TIME_LIMIT
-    for sid, attempts, started, limit_s, queue in running:
+    for sid, attempts, started, limit_s in running:
         if started is None or started > now - dt.timedelta(seconds=limit_s + grace):
             continue
         if attempts < settings.PODIUM_MAX_ATTEMPTS:
             line = _log(f"attempt {attempts} lost (worker gone or stuck); queued again")
-            if _running(sid, attempts).update(
+            # Its slot expires with the attempt: queued again, it waits for its turn.
+            counts["retried"] += _running(sid, attempts).update(
                 status=S.QUEUED,
                 enqueued_at=now,
                 queued_since=now,
+                dispatched_at=None,
                 log=Concat(F("log"), Value(line)),
-            ):
-                grading_send(submission_id=str(sid), queue=queue)
-                counts["retried"] += 1
+            )
         else:
             message = f"Grading was interrupted {attempts} times (worker lost); giving up."
             _fail(
                 sid, attempts, code="worker_lost", message=message, log=_log(message), counts=False
             )
             counts["failed"] += 1
+    submissions_dispatch()
+    events_prune()
     return counts

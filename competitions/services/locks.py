@@ -62,3 +62,19 @@ def lock_user_tokens(*, user: User) -> None:
     The user's row (the same row as `lock_entrant` for a student alone); token creation takes
     no other lock in its transaction."""
     _lock_row(get_user_model(), user.pk)
+
+
+_DISPATCH_LOCK = 0x506F6469  # "Podi": PostgreSQL advisory lock key of the dispatcher
+
+
+def lock_dispatch() -> None:
+    """One dispatcher at a time (it counts the messages in flight, then sends more), so two
+    cannot both fill the same free slot. A transaction-scoped advisory lock on PostgreSQL, taken
+    in a transaction of its own that takes no other lock; SQLite's IMMEDIATE transactions
+    already serialize it."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("the dispatch lock is taken inside transaction.atomic()")
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DISPATCH_LOCK])

@@ -1,6 +1,6 @@
 """The standings table: one leaderboard row per entrant, rewritten whenever one of the entrant's
 submissions changes in a way the leaderboard shows (created, scored, rescored, chosen, hidden,
-disqualified, deleted).
+disqualified, deleted), with the tie flags of the rows around it (competitions.services.ties).
 
 Every refresh runs inside the transaction of the write that caused it and first locks the
 competition's row (competitions.services.locks, taken last in the lock order): refreshes of one competition are serialized, and each one
@@ -17,9 +17,11 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from competitions.events import channel_competition, events_publish
 from competitions.models import Competition, Standing, Submission
 from competitions.selectors.leaderboard import entrant_rows, standing_fields
 from competitions.services.locks import lock_competition
+from competitions.services.ties import ties_refresh
 
 
 def entrant_key(*, submission_id: Any, is_baseline: bool, team_id: int | None, user_id: int) -> str:
@@ -41,13 +43,17 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
     """Recompute one entrant's row from its submissions (no row while none is scored)."""
     with transaction.atomic():
         lock_competition(competition_id=competition_id)
+        events_publish(channel_competition(competition_id))  # on commit: open boards reload
         row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
         if row is None or not row["scored"]:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
+            ties_refresh(competition_id=competition_id, changed=())
             return
         Standing.objects.update_or_create(
             competition_id=competition_id, entrant=entrant, defaults=standing_fields(row)
         )
+        # The entrant's submission may be new or graded again: compare it with its neighbours.
+        ties_refresh(competition_id=competition_id, changed={row["id"]})
 
 
 def standing_refresh_for(*, submission: Submission) -> None:
@@ -65,6 +71,7 @@ def standings_rebuild(*, competition: Competition) -> int:
     """Rewrite every row of a competition from its submissions; returns the number of rows."""
     with transaction.atomic():
         lock_competition(competition_id=competition.pk)
+        events_publish(channel_competition(competition.pk))
         Standing.objects.filter(competition=competition).delete()
         rows = [
             Standing(
@@ -81,4 +88,5 @@ def standings_rebuild(*, competition: Competition) -> int:
             if r["scored"]
         ]
         Standing.objects.bulk_create(rows, batch_size=500)
+        ties_refresh(competition_id=competition.pk)
     return len(rows)

@@ -15,9 +15,14 @@ from competitions.errors import NotAllowed, Refused
 from competitions.models import Competition, LtiContext, RefusedUpload, Submission
 from competitions.preprocess import Declared, declaration_normalize, preprocess_engine_args
 from competitions.selectors.deadlines import submission_lateness
+from competitions.selectors.queue import queue_round_for
 from competitions.selectors.quota import flood_check, quota_get
 from competitions.services.audit import Actor, audit_record
-from competitions.services.dispatch import deadlines_send, grading_send, lti_grades_send
+from competitions.services.dispatch import (
+    deadlines_send,
+    lti_grades_send,
+    submissions_dispatch_later,
+)
 from competitions.services.locks import lock_entrant
 from competitions.services.notify import notify_flag
 from competitions.services.standings import standing_refresh_for
@@ -204,11 +209,16 @@ def baseline_create(
 
 
 def submission_enqueue(*, submission: Submission) -> None:
-    """Mark as queued now and send the task once the surrounding transaction commits."""
+    """Mark as queued now; once the surrounding transaction commits, the dispatcher sends it
+    when its turn comes (services/dispatch.py)."""
     now = timezone.now()
-    Submission.objects.filter(pk=submission.pk).update(enqueued_at=now, queued_since=now)
-    sid, queue = str(submission.pk), submission.competition.queue
-    transaction.on_commit(lambda: grading_send(submission_id=sid, queue=queue))
+    Submission.objects.filter(pk=submission.pk).update(
+        enqueued_at=now,
+        queued_since=now,
+        dispatched_at=None,
+        queue_round=queue_round_for(submission=submission),
+    )
+    submissions_dispatch_later()
 
 
 def submission_requeue(*, submission: Submission) -> bool:
@@ -220,6 +230,7 @@ def submission_requeue(*, submission: Submission) -> bool:
             .exclude(status=Submission.Status.RUNNING)
             .update(
                 status=Submission.Status.QUEUED,
+                is_rescore=True,  # behind the students' submissions in the queue
                 attempts=0,
                 progress=0.0,
                 error_code="",

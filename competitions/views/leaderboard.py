@@ -21,6 +21,9 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     finished = competition.is_finished()
     private = finished or (instructor and request.GET.get("split") == "private")
     rows = leaderboard_get(competition=competition, private=private)
+    by_robust = competition.robustness and request.GET.get("sort") == "robust"
+    if by_robust:  # the same rows and ranks, ordered by the corrupted images' mean accuracy
+        rows = sorted(rows, key=lambda r: (r.robust_accuracy is None, -(r.robust_accuracy or 0)))
     me = request.user.pk if request.user.is_authenticated else None
     page = leaderboard_page(rows=rows, page=request.GET.get("page"), size=PAGE_SIZE, user_id=me)
     late = late_days_of([r.submission_id for r in page.rows])
@@ -31,7 +34,13 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
         for r in rows
         if r.params
     ]
+    shakeup = [
+        {"x": r.rank + r.rank_change, "y": r.rank, "name": r.name, "score_change": r.score_change}
+        for r in rows
+        if finished and r.rank_change is not None
+    ]
     split = "&split=private" if private and not finished else ""
+    split += "&sort=robust" if by_robust else ""
     return render(
         request,
         "competitions/leaderboard.html",
@@ -45,5 +54,7 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
             "is_instructor": instructor,
             "me": me,
             "points": points,
+            "shakeup": shakeup,
+            "by_robust": by_robust,
         },
     )

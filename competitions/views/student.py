@@ -21,6 +21,7 @@ from competitions.forms import JoinCourseForm, SubmitForm, TeamCreateForm, TeamJ
 from competitions.models import Competition
 from competitions.selectors import access
 from competitions.selectors.deadlines import entrant_window
+from competitions.selectors.history import history_mine, history_top
 from competitions.selectors.quota import QUOTA_RULE, quota_get
 from competitions.selectors.starter_kit import starter_kit_zip
 from competitions.selectors.submissions import submission_counted, submission_list_for_entrant
@@ -97,7 +98,9 @@ def _detail(request: HttpRequest, competition: Competition, form: SubmitForm) ->
             "team_blockers": teams.team_blockers(competition=competition, user=user, team=team),
             "team_create_form": TeamCreateForm(),
             "team_join_form": TeamJoinForm(),
+            "history_mine": history_mine(competition=competition, user=request.user, team=team),
         }
+    ctx["history_top"] = history_top(competition=competition)
     return ctx
 
 

@@ -13,6 +13,7 @@ from competitions.selectors.audit import audit_for_submission
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_counted
 from competitions.services.teams import team_for_user
+from competitions.selectors.queue import queue_place
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
@@ -80,6 +81,9 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "public_scores": scores,
         "private_scores": (sub.private_scores or {}) if show_private else {},
         "per_class": per_class,
+        "reliability": scores.get("reliability") or [],
+        "robust": ((sub.robust_scores or {}).get("private" if show_private else "public")),
+        "robust_split": "private" if show_private else "public",
         "confusion": _confusion_rows(scores.get("confusion"), classes),
         "classes": classes,
         "result": result,
@@ -89,6 +93,7 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "progress_pct": int(round(sub.progress * 100)),
         "flagged": flagged,
         "counted": counted,
+        "place": queue_place(submission=sub),
         "can_choose": (
             sub.status == Submission.Status.SCORED
             and not sub.is_baseline

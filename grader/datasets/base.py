@@ -43,6 +43,14 @@ class Dataset:
     labels: np.ndarray
     classes: list[str]
     sha256: str = field(default="")
+    # Only the first `scored` images count for the scores and the diagnosis; the rest are only
+    # predicted, in the same run (the platform's robustness track appends corrupted copies and
+    # scores them itself). None: all of them.
+    scored: int | None = None
+
+    @property
+    def n_scored(self) -> int:
+        return len(self) if self.scored is None else self.scored
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim != 4:

@@ -113,9 +113,10 @@ def test_queued_while_broker_was_down_is_sent_again(users, competition, models, 
         user=users["bob"], competition=competition, upload=upload(models["weak"])
     )
     sub = wait_done(sub.pk)
-    # As if the message had never reached the broker: queued, enqueued long ago, no message.
+    # As if the message had been lost on the way: queued, sent long ago, never claimed.
+    long_ago = timezone.now() - dt.timedelta(hours=1)
     Submission.objects.filter(pk=sub.pk).update(
-        status="queued", attempts=0, enqueued_at=timezone.now() - dt.timedelta(hours=1)
+        status="queued", attempts=0, enqueued_at=long_ago, dispatched_at=long_ago
     )
     assert submissions_sweep()["requeued"] == 1
     sub = wait_done(sub.pk)

@@ -29,13 +29,14 @@ from docker_helpers import (
 )
 
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
-PODIUM_SERVICES = {"migrate", "web", "worker-cpu", "worker-gpu", "beat"}
+PODIUM_SERVICES = {"migrate", "web", "stream", "worker-cpu", "worker-gpu", "beat"}
 WORKERS = {"worker-cpu": "cpu", "worker-gpu": "gpu"}
 
 # Variables that config/settings.py does not read, and who does.
 EXTERNAL_VARIABLES = {
     "DJANGO_SETTINGS_MODULE": "Django (config.production)",
     "WEB_CONCURRENCY": "gunicorn (number of worker processes)",
+    "PORT": "docker/healthcheck.py (the port the web check asks)",
     "AWS_ACCESS_KEY_ID": "boto3 (django-storages' S3 client)",
     "AWS_SECRET_ACCESS_KEY": "boto3",
     "AWS_DEFAULT_REGION": "boto3",
@@ -309,3 +310,13 @@ def test_worker_only_compose_file(validator, example_env):
         assert "build" not in svc and "depends_on" not in svc
     for var in compose_variables(path.read_text()):
         assert var in example_env, f"${{{var}}} is not in .env.example"
+
+
+def test_stream_service_serves_the_asgi_app_and_checks_its_own_port(resolved):
+    stream = resolved["services"]["stream"]
+    args = command_args(stream["command"])
+    assert args[:2] == ["hypercorn", "config.asgi:application"]
+    assert option(args, "--bind") == "0.0.0.0:8001"
+    assert stream["environment"]["PORT"] == "8001"  # docker/healthcheck.py asks this port
+    assert stream["healthcheck"]["test"][2:] == ["/app/docker/healthcheck.py", "web"]
+    assert importlib.util.find_spec("hypercorn") is not None  # a pinned dependency

@@ -31,6 +31,31 @@ def test_scores_on_a_hand_checked_example() -> None:
     assert s["log_loss"] == pytest.approx(expected)
 
 
+def test_expected_calibration_error_on_a_hand_computed_example() -> None:
+    labels = np.array([0, 1, 1, 1])
+    probs = np.array([[0.95, 0.05], [0.97, 0.03], [0.35, 0.65], [0.62, 0.38]])
+    s = compute_scores(labels, probs.argmax(axis=1), probs, n_classes=2)
+    # Confidences 0.95 (right), 0.97 (wrong) fall in bin 15 of 15, (14/15, 1]: confidence 0.96,
+    # accuracy 0.5; 0.65 (right) and 0.62 (wrong) in bin 10, (0.6, 2/3]: 0.635 against 0.5.
+    # ECE = 2/4 * |0.5 - 0.96| + 2/4 * |0.5 - 0.635| = 0.23 + 0.0675.
+    assert s["ece"] == pytest.approx(0.2975)
+    assert [(b["low"], b["count"]) for b in s["reliability"]] == [
+        (pytest.approx(9 / 15), 2),
+        (pytest.approx(14 / 15), 2),
+    ]
+    assert s["reliability"][1]["confidence"] == pytest.approx(0.96)
+    assert s["reliability"][1]["accuracy"] == pytest.approx(0.5)
+
+
+def test_ece_is_zero_for_a_calibrated_toy_and_absent_without_probabilities() -> None:
+    # Four images at confidence 0.75, three of them right: exactly calibrated.
+    probs = np.array([[0.75, 0.25]] * 4)
+    s = compute_scores(np.array([0, 0, 0, 1]), np.zeros(4, dtype=int), probs, n_classes=2)
+    assert s["ece"] == pytest.approx(0.0)
+    none = compute_scores(np.array([0]), np.array([0]), None, n_classes=2)
+    assert none["ece"] is None and none["reliability"] is None
+
+
 def test_absent_class_is_none_and_left_out_of_macro_f1() -> None:
     s = compute_scores(np.array([0, 0]), np.array([0, 1]), None, n_classes=3)
     assert s["per_class_accuracy"] == [0.5, None, None]

@@ -2,10 +2,14 @@
 together in the foreground; Ctrl-C, SIGTERM and SIGHUP (a service manager, CI, a closed terminal)
 stop both. For development and classroom demos only.
 
+The web server is hypercorn serving config.asgi, so the pages' event streams
+(competitions/views/streams.py) hold no thread; WhiteNoise serves the static files (DEBUG).
+The worker is one process on both queues: one grading slot each (services/dispatch.py).
+
 The children run in their own sessions (a Ctrl-C reaches them once, through us), so a signal
 that only reaches this process must be passed on: SIGTERM and SIGHUP are handled like Ctrl-C,
 and on Linux each child also gets SIGTERM from the kernel if this process dies without cleaning
-up (SIGKILL). runserver runs without its autoreloader, whose own child would outlive it."""
+up (SIGKILL). The web server runs without an autoreloader, whose own child would outlive it."""
 
 from __future__ import annotations
 
@@ -62,13 +66,20 @@ class Command(BaseCommand):
                 "-l",
                 "info",
             ],
-            "web": [py, "manage.py", "runserver", "--noreload", opts["addrport"]],
+            "web": [py, "-m", "hypercorn", "config.asgi:application", "-b", opts["addrport"]],
         }
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _interrupt)
+        env = dict(os.environ)
+        env.setdefault("PODIUM_CPU_SLOTS", "1")
+        env.setdefault("PODIUM_GPU_SLOTS", "1")
         procs = {
             name: subprocess.Popen(
-                cmd, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent
+                cmd,
+                cwd=settings.BASE_DIR,
+                start_new_session=True,
+                env=env,
+                preexec_fn=_die_with_parent,
             )
             for name, cmd in commands.items()
         }

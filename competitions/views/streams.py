@@ -1,0 +1,70 @@
+"""Server-sent events for the submission page and the leaderboard: one `changed` event when the
+stream opens and one per change after (competitions/events.py), a comment every KEEPALIVE_S.
+The page then fetches the part that changed (a normal request).
+
+These views are async and stream only under ASGI (hypercorn: `make demo`, and the `stream`
+service of the compose deployment), where an open stream holds no thread. Under WSGI (gunicorn)
+they answer 204 at once, which tells EventSource not to reconnect: the page polls instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+
+from competitions.errors import NotFound
+from competitions.events import channel_competition, channel_submission, events_subscribe
+from competitions.selectors import access
+
+KEEPALIVE_S = 15.0  # below the usual proxy read timeouts (60 s)
+STREAM_S = 300.0  # then the browser reconnects (EventSource does, after `retry`)
+
+
+def _is_asgi(request: HttpRequest) -> bool:
+    return hasattr(request, "scope")
+
+
+async def _events(channel: str) -> AsyncIterator[str]:
+    async with events_subscribe(channel) as subscription:
+        yield "retry: 2000\n\n"
+        yield "event: changed\ndata: open\n\n"  # whatever happened before the subscription
+        loop = asyncio.get_running_loop()
+        end = loop.time() + STREAM_S
+        while loop.time() < end:
+            if await subscription.wait(KEEPALIVE_S):
+                yield "event: changed\ndata: changed\n\n"
+            else:
+                yield ": keepalive\n\n"
+
+
+def _stream(channel: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_events(channel), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+async def submission_events(request: HttpRequest, pk: str) -> HttpResponseBase:
+    user = await request.auser()
+    try:
+        sub = await sync_to_async(access.submission_get_visible)(user=user, submission_id=pk)
+    except NotFound as e:
+        raise Http404(str(e)) from e
+    if not _is_asgi(request):
+        return HttpResponse(status=204)
+    return _stream(channel_submission(sub.pk))
+
+
+async def leaderboard_events(request: HttpRequest, slug: str) -> HttpResponseBase:
+    user = await request.auser()
+    try:
+        competition = await sync_to_async(access.competition_get_visible)(user=user, slug=slug)
+    except NotFound as e:
+        raise Http404(str(e)) from e
+    if not _is_asgi(request):
+        return HttpResponse(status=204)
+    return _stream(channel_competition(competition.pk))

@@ -1,0 +1,139 @@
+"""Server push: events published when a change commits, the stream endpoints (ASGI) sending
+them, and the answer under WSGI that makes the page poll instead."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import AsyncClient, Client
+from django.urls import reverse
+
+from competitions import events
+from competitions.events import (
+    channel_competition,
+    channel_submission,
+    events_publish,
+    events_subscribe,
+)
+from competitions.services.grading import submission_grade
+from competitions.services.submissions import submission_create
+from testsupport.web import upload
+
+
+def test_file_events_reach_a_subscriber_and_only_after_it_subscribed(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        events._publish(["s-1"])  # before subscribing: not seen
+        async with events_subscribe("s-1") as sub:
+            quiet = await sub.wait(0.2)
+            await asyncio.to_thread(events._publish, ["s-2"])  # another channel
+            other = await sub.wait(0.2)
+            await asyncio.to_thread(events._publish, ["s-1"])
+            mine = await sub.wait(5.0)
+        return quiet, other, mine
+
+    assert asyncio.run(scenario()) == (False, False, True)
+
+
+def test_old_channel_files_are_pruned(settings, tmp_path):
+    import os
+    import time
+
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    events._publish(["s-old", "s-new"])
+    old = tmp_path / "events" / "s-old"
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert events.events_prune(older_than_s=3600) == 1
+    assert not old.exists() and (tmp_path / "events" / "s-new").exists()
+
+
+def test_redis_events_reach_a_subscriber(settings, tmp_path):
+    from testsupport.procs import RedisServer
+
+    try:
+        server = RedisServer(tmp_path)
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    server.start()
+    settings.PODIUM_EVENTS_URL = server.url
+    events._redis_client.cache_clear()
+
+    async def scenario() -> tuple[bool, bool]:
+        async with events_subscribe("c-7") as sub:
+            quiet = await sub.wait(0.2)
+            await asyncio.to_thread(events._publish, ["c-7"])
+            return quiet, await sub.wait(5.0)
+
+    try:
+        assert asyncio.run(scenario()) == (False, True)
+    finally:
+        server.stop()
+        events._redis_client.cache_clear()
+
+
+@pytest.mark.django_db
+def test_grading_publishes_the_submission_and_the_leaderboard_on_commit(
+    users, competition, models, monkeypatch, django_capture_on_commit_callbacks
+):
+    published: list[str] = []
+    monkeypatch.setattr(events, "_publish", lambda channels: published.extend(channels))
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert submission_grade(submission_id=sub.pk) == "scored"
+    assert channel_submission(sub.pk) in published  # claim, progress, result
+    assert channel_competition(competition.pk) in published  # the standings changed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_sends_changed_on_open_and_on_each_event(
+    users, competition, models, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    url = reverse("competitions:submission_events", args=[sub.pk])
+
+    async def scenario() -> tuple[int, str, list[str]]:
+        client = AsyncClient()
+        await client.aforce_login(users["alice"])
+        response = await client.get(url)
+        chunks = aiter(response.streaming_content)
+        got = [(await anext(chunks)).decode() for _ in range(2)]  # retry, changed (open)
+        await sync_to_async(events_publish)(channel_submission(sub.pk))
+        got.append((await asyncio.wait_for(anext(chunks), 5.0)).decode())
+        await chunks.aclose()
+        return response.status_code, response["Content-Type"], got
+
+    status, content_type, got = asyncio.run(scenario())
+    assert status == 200 and content_type == "text/event-stream"
+    assert got == [
+        "retry: 2000\n\n",
+        "event: changed\ndata: open\n\n",
+        "event: changed\ndata: changed\n\n",
+    ]
+
+
+@pytest.mark.django_db
+def test_under_wsgi_the_stream_says_204_and_others_get_404(users, competition, models):
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    client = Client()
+    client.force_login(users["alice"])
+    assert client.get(reverse("competitions:submission_events", args=[sub.pk])).status_code == 204
+    board = reverse("competitions:leaderboard_events", args=[competition.slug])
+    assert client.get(board).status_code == 204
+    page = client.get(reverse("competitions:submission", args=[sub.pk])).content.decode()
+    assert f'data-events="{reverse("competitions:submission_events", args=[sub.pk])}"' in page
+    assert 'hx-trigger="podium-changed from:body"' in page
+    client.force_login(users["bob"])
+    assert client.get(reverse("competitions:submission_events", args=[sub.pk])).status_code == 404

@@ -1,0 +1,80 @@
+"""Server push in a real browser: the submission page of a queued submission holds an event
+stream (hypercorn, as `make demo` serves it), sends no polling request while nothing changes,
+and shows the score when the worker commits it; an open leaderboard shows the new row."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from testsupport.procs import wait_for
+from testsupport.reliability import competition, row, submit
+from testsupport.stack import seed
+
+CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        reason = f"browser test skipped: {CHROMIUM} not found (apt-get install -y chromium)"
+        warnings.warn(reason, stacklevel=1)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        pg = browser.new_context().new_page()
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
+    stack = make_stack()
+    tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    stack.start_web(asgi=True)
+    sid = submit(stack, tokens, rel_data["good"])  # no worker yet: it stays queued
+    base = stack.web_url
+
+    status_requests: list[float] = []
+    page.on(
+        "request",
+        lambda r: status_requests.append(time.monotonic()) if "/status/" in r.url else None,
+    )
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", "student000")
+    page.fill("input[name=password]", "pw-student-123")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/s/{sid}/")
+    page.wait_for_selector("body[data-push=open]")  # the stream is open
+    assert page.locator("[data-testid=public-score]").count() == 0
+    time.sleep(1.0)  # the refresh the stream's opening event asks for
+    quiet_from = len(status_requests)
+    time.sleep(3.0)
+    assert len(status_requests) == quiet_from, "the page polled while nothing changed"
+
+    board = page.context.new_page()  # the leaderboard, open before the result exists
+    board.goto(f"{base}/c/digits/leaderboard/")
+    board.wait_for_selector("body[data-push=open]")
+    assert board.locator("tr[data-name=student000]").count() == 0
+
+    stack.start_worker("w1", "cpu")
+    score = page.locator("[data-testid=public-score]")
+    score.wait_for(timeout=90_000)
+    graded = wait_for(
+        lambda: row(stack, sid) if row(stack, sid)["status"] == "scored" else None, 30, "scored"
+    )
+    assert score.inner_text() == f"{graded['public_score']:.4f}"
+    assert page.evaluate("document.body.dataset.push") == "open"  # never fell back to polling
+    board.locator("tr[data-name=student000]").wait_for(timeout=30_000)  # pushed there too
