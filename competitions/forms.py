@@ -29,6 +29,14 @@ PREPROCESS_CHOICES = (
 LAYOUT_CHOICES = [("", "automatic (from the model's input)")] + [(x, x) for x in LAYOUTS]
 
 
+def _field_of(e: Rejected) -> str:
+    """The form field a declaration refusal is about."""
+    if e.code == "bad_layout":
+        return "layout"
+    first = e.message.split(" ", 1)[0]
+    return first if first in ("mean", "std") else "preprocess"
+
+
 class SubmitForm(forms.Form):
     file = forms.FileField(label="Model file")
     # Offered as choices, judged by the engine (a hand-made POST gets the API's and CLI's message).
@@ -74,7 +82,10 @@ class SubmitForm(forms.Form):
                 layout=data.get("layout"),
             )
         except Rejected as e:
-            raise forms.ValidationError(e.message) from None
+            # Beside the field it is about, named (the page lists every error at the top too);
+            # the engine's own words, as the API and the CLI give them.
+            field = _field_of(e)
+            self.add_error(field, f"{self.fields[field].label}: {e.message}")
         return data
 
 

@@ -10,10 +10,10 @@ from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.access import AnyUser
 from competitions.selectors.audit import audit_for_submission
+from competitions.selectors.queue import queue_place
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_counted
 from competitions.services.teams import team_for_user
-from competitions.selectors.queue import queue_place
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:

@@ -62,7 +62,7 @@ def test_student_declares_preprocessing_and_layout_and_sees_a_contradiction_refu
     page.select_option("#submit-form select[name=preprocess]", "custom")  # mean/std left empty
     page.select_option("#submit-form select[name=layout]", "nchw")
     page.click("#submit-form button[type=submit]")
-    page.wait_for_url(f"{base}/c/{competition.slug}/")
+    page.wait_for_selector(".field-error")  # the page comes back with the choices kept
     with pytest.raises(Rejected) as refused:
         declaration_checked("custom", "", "")
     assert refused.value.message in page.inner_text("body")

@@ -292,7 +292,7 @@ def identical_pngs_zip(path: Path, count: int, side: int = 512) -> Path:
 
 
 _PEAK = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from grader.datasets import load_dataset
 from grader.errors import DatasetError
@@ -302,7 +302,10 @@ try:
     code = "loaded"
 except DatasetError as e:
     code, message = e.code, e.message
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: ru_maxrss keeps the forking parent's size across exec (a large pytest
+# process made this read 427 MB for a child that never held more than ~60 MB).
+status = Path("/proc/self/status").read_text()
+peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) * 1024
 print(json.dumps({"code": code, "message": message, "s": time.monotonic() - t0, "peak": peak}))
 """
 
