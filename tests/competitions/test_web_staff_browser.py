@@ -21,13 +21,14 @@ def test_staff_reach_the_queue_status_page_from_teach(
 ):
     users["teacher"].is_staff = True
     users["teacher"].save()
-    submission_create(user=users["alice"], competition=competition, upload=upload(models["good"]))
     login(page, live_server.url, "teacher", "pw-teacher-123")
     page.goto(f"{live_server.url}/teach/")
     page.click("#status-link")
-    cpu = page.locator('[data-queue="cpu"]')
-    cpu.first.wait_for()
-    assert "1" in cpu.first.inner_text()  # the queued upload, no worker running
+    page.wait_for_url("**/teach/status/")
+    # One row per queue (its depth, what runs, the oldest wait: test_web_status.py checks the
+    # figures; a worker the suite started may be grading here, so no count is asserted).
+    for queue in ("cpu", "gpu"):
+        assert page.locator(f'[data-queue="{queue}"]').count() >= 1
     shot(page, "staff-status")
 
 
