@@ -14,6 +14,7 @@ from competitions.selectors.queue import queue_place
 from competitions.selectors.quota import quota_get
 from competitions.selectors.submissions import submission_counted
 from competitions.services.teams import team_for_user
+from grader.corruptions import CORRUPTIONS
 
 
 def _confusion_rows(confusion: list[list[int]] | None, classes: list[str]) -> list[dict[str, Any]]:
@@ -54,6 +55,14 @@ def _resubmit_offer(*, sub: Submission, user: AnyUser, flagged: bool) -> dict[st
     return {"preset": preset, "left": quota.daily_left, "blocked": blocked}
 
 
+def _robust_rows(sub: Submission, *, private: bool) -> list[tuple[str, float]]:
+    """Per-corruption accuracies in the corruptions' own order (PostgreSQL's jsonb does not keep
+    a dict's key order)."""
+    split = (sub.robust_scores or {}).get("private" if private else "public") or {}
+    per = split.get("per_corruption") or {}
+    return [(name, per[name]) for name in CORRUPTIONS if name in per]
+
+
 def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
     """Template context for a submission: private scores only after close (or for staff)."""
     competition = sub.competition
@@ -83,6 +92,7 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
         "per_class": per_class,
         "reliability": scores.get("reliability") or [],
         "robust": ((sub.robust_scores or {}).get("private" if show_private else "public")),
+        "robust_rows": _robust_rows(sub, private=show_private),
         "robust_split": "private" if show_private else "public",
         "confusion": _confusion_rows(scores.get("confusion"), classes),
         "classes": classes,

@@ -77,7 +77,7 @@ def podium(rel_data, tmp_path_factory) -> Iterator[dict[str, Any]]:
         comps = [
             competition(time_limit_s=20, allowed_formats=["onnx", "npz"]),
             competition("doomed", queue="doomed"),
-            competition("fullcache", queue="fullcache"),
+            competition("fullcache", queue="fullq"),
         ]
         tokens = seed(stack, npz=rel_data["npz"], users=1, competitions=comps)
         web = stack.start_web(workers=1, threads=2)
@@ -253,7 +253,7 @@ def tiny_cache(tmp_path: Path) -> Iterator[Path]:
 
 def test_full_dataset_cache_on_a_worker_is_storage_full_and_not_counted(podium, tiny_cache):
     stack = podium["stack"]
-    worker = stack.start_worker("full", "fullcache", env={"PODIUM_DATASET_CACHE": str(tiny_cache)})
+    worker = stack.start_worker("full", "fullq", env={"PODIUM_DATASET_CACHE": str(tiny_cache)})
     try:
         sid = submit(stack, podium["tokens"], podium["good"], slug="fullcache")
         r = wait_status(stack, sid, ("scored", "failed"), timeout=120)
