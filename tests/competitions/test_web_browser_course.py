@@ -69,10 +69,8 @@ def test_invited_student_sets_password_from_the_smtp_mail_and_sees_the_competiti
     assert teacher.locator('tr[data-username="newbie"] .account-state').inner_text() == "active"
 
 
-def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
-    browser, live_server, users, course, competition, models, celery_worker, tmp_path
-):
-    base = live_server.url
+def _alice_submits_and_it_is_scored(browser, base: str, competition, models, tmp_path):
+    """Alice uploads a model from the competition page; the suite's worker scores it."""
     model = tmp_path / "alice.onnx"
     model.write_bytes(models["good"])
     alice = browser.new_context().new_page()
@@ -83,6 +81,14 @@ def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
     alice.click("#submit-form button[type=submit]")
     alice.wait_for_url(f"{base}/s/**")
     alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+    return alice
+
+
+def test_disqualify_with_reason_shows_in_the_staff_log_and_to_the_student(
+    browser, live_server, users, course, competition, models, celery_worker, tmp_path
+):
+    base = live_server.url
+    alice = _alice_submits_and_it_is_scored(browser, base, competition, models, tmp_path)
     submission_url = alice.url
 
     teacher = browser.new_context().new_page()
@@ -150,16 +156,7 @@ def test_grade_policy_set_in_the_form_grades_a_worker_scored_entry_in_the_csv(
     import io
 
     base = live_server.url
-    model = tmp_path / "alice.onnx"
-    model.write_bytes(models["good"])
-    alice = browser.new_context().new_page()
-    alice.set_default_timeout(30_000)
-    login(alice, base, "alice", "pw-alice-123")
-    alice.goto(f"{base}/c/{competition.slug}/")
-    alice.set_input_files("#submit-form input[name=file]", str(model))
-    alice.click("#submit-form button[type=submit]")
-    alice.wait_for_url(f"{base}/s/**")
-    alice.wait_for_selector('[data-status="scored"]', timeout=90_000)
+    _alice_submits_and_it_is_scored(browser, base, competition, models, tmp_path)
 
     teacher = browser.new_context(accept_downloads=True).new_page()
     teacher.set_default_timeout(30_000)
