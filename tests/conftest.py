@@ -80,6 +80,9 @@ def _purge_broker() -> None:
                 pass
 
 
+_started_worker_logs: list[Path] = []  # the suite's worker's log, once it runs
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A `celery worker` subprocess consuming the cpu and gpu queues."""
@@ -128,10 +131,48 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             proc.kill()
             pytest.fail(f"celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
+    _started_worker_logs.append(log)
     yield {"proc": proc, "log": log}
+    _started_worker_logs.clear()
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+_ENDED = (
+    b"] succeeded in",
+    b"] raised unexpected",
+    b"] retry:",
+    b"] raised expected",
+    b"] ignored",
+)
+
+
+def _worker_busy(log: Path) -> bool:
+    """The suite's worker has a task it received and has not finished (read from its log)."""
+    text = log.read_bytes()
+    return text.count(b"] received") > sum(text.count(marker) for marker in _ENDED)
+
+
+@pytest.fixture(autouse=True)
+def _suite_worker_idle_before_teardown():
+    """Once the suite's worker runs, wait after each test (20 s at most, never failing) until it
+    has finished what it was sent (the test's own uploads, even those it did not wait for, and
+    the work after a result's commit: notices, the next dispatch): none of it may overlap the
+    test database's flush, which on PostgreSQL is a TRUNCATE of every table and deadlocks with
+    a statement that reads two of them."""
+    yield
+    if not _started_worker_logs:
+        return
+    log = _started_worker_logs[0]
+    deadline = time.monotonic() + 20
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if _worker_busy(log):
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 0.5:  # a message sent on the last commit arrives
+            return
+        time.sleep(0.1)
