@@ -151,19 +151,20 @@ _ENDED = (
 )
 
 
-def _worker_busy(log: Path) -> bool:
+def _worker_busy(text: bytes) -> bool:
     """The suite's worker has a task it received and has not finished (read from its log)."""
-    text = log.read_bytes()
     return text.count(b"] received") > sum(text.count(marker) for marker in _ENDED)
 
 
 @pytest.fixture(autouse=True)
 def _suite_worker_idle_before_teardown():
     """Once the suite's worker runs, wait after each test (20 s at most, never failing) until it
-    has finished what it was sent (the test's own uploads, even those it did not wait for, and
-    the work after a result's commit: notices, the next dispatch): none of it may overlap the
-    test database's flush, which on PostgreSQL is a TRUNCATE of every table and deadlocks with
-    a statement that reads two of them."""
+    has finished what the test sent it (its uploads, even those it did not wait for, and the work
+    after a result's commit: notices, the next dispatch): none of it may overlap the test
+    database's flush, which on PostgreSQL is a TRUNCATE of every table and deadlocks with a
+    statement that reads two of them. Only the log written during the test is read, so a task
+    left unfinished earlier never makes later tests wait."""
+    start = _started_worker_logs[0].stat().st_size if _started_worker_logs else 0
     yield
     if not _started_worker_logs:
         return
@@ -171,8 +172,10 @@ def _suite_worker_idle_before_teardown():
     deadline = time.monotonic() + 20
     quiet_since = time.monotonic()
     while time.monotonic() < deadline:
-        if _worker_busy(log):
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= 0.5:  # a message sent on the last commit arrives
-            return
+        with log.open("rb") as f:
+            f.seek(start)
+            if _worker_busy(f.read()):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.3:  # a message sent at the last commit
+                return
         time.sleep(0.1)
