@@ -33,14 +33,21 @@ LTI_GRADES_TASK = "competitions.tasks.lti_push_grades"
 LTI_ROSTERS_TASK = "competitions.tasks.lti_sync_rosters"
 
 
-def grading_send(*, submission_id: str, queue: str) -> bool:
-    """Send the grading message; a broker failure is logged and left to the sweeper."""
+def _send_task(name: str, *, args: tuple[object, ...] = (), queue: str, later: str) -> bool:
+    """Send one message by task name; a broker that is down is logged with who sends it later."""
     try:
-        current_app.send_task(GRADE_TASK, args=(submission_id,), queue=queue, retry=False)
-    except Exception as e:  # broker down: the sweeper sends it again later
-        logger.warning("could not enqueue %s (%s); the sweeper will retry", submission_id, e)
+        current_app.send_task(name, args=args, queue=queue, retry=False)
+    except Exception as e:  # broker down: `later` says what catches it up
+        logger.warning("could not enqueue %s%s (%s); %s", name, args, e, later)
         return False
     return True
+
+
+def grading_send(*, submission_id: str, queue: str) -> bool:
+    """Send the grading message; a broker failure is logged and left to the sweeper."""
+    return _send_task(
+        GRADE_TASK, args=(submission_id,), queue=queue, later="the sweeper will retry"
+    )
 
 
 def _send(submission_id: uuid.UUID, queue: str, at: dt.datetime) -> None:
@@ -96,12 +103,12 @@ def submissions_dispatch_quietly() -> None:
 def lti_grades_send(*, competition_id: int, actor_id: int | None = None) -> None:
     """Grade passback to the LMS, after a close or an instructor's click (`actor_id`, for the
     audit log); the task retries failed posts itself."""
-    try:
-        current_app.send_task(
-            LTI_GRADES_TASK, args=(competition_id, actor_id), queue="cpu", retry=False
-        )
-    except Exception as e:  # broker down: `manage.py lti_push_grades` or the next close sends it
-        logger.warning("could not enqueue the LMS grades of %s (%s)", competition_id, e)
+    _send_task(
+        LTI_GRADES_TASK,
+        args=(competition_id, actor_id),
+        queue="cpu",
+        later="`manage.py lti_push_grades` or the hourly pass sends them",
+    )
 
 
 NOTIFY_TASK = "competitions.tasks.send_notifications"
@@ -109,10 +116,7 @@ NOTIFY_TASK = "competitions.tasks.send_notifications"
 
 def notifications_send() -> None:
     """Ask a worker to e-mail waiting notifications (the periodic pass catches a lost message)."""
-    try:
-        current_app.send_task(NOTIFY_TASK, queue="cpu", retry=False)
-    except Exception as e:  # broker down: the periodic pass sends them later
-        logger.warning("could not ask for notification e-mails (%s); the periodic pass will", e)
+    _send_task(NOTIFY_TASK, queue="cpu", later="the periodic pass sends them")
 
 
 DEADLINES_TASK = "competitions.tasks.notify_deadlines"
@@ -120,7 +124,4 @@ DEADLINES_TASK = "competitions.tasks.notify_deadlines"
 
 def deadlines_send() -> None:
     """Ask a worker for the reminders and final standings now (e.g. right after a close)."""
-    try:
-        current_app.send_task(DEADLINES_TASK, queue="cpu", retry=False)
-    except Exception as e:  # broker down: the periodic pass does it later
-        logger.warning("could not ask for the deadline notifications (%s)", e)
+    _send_task(DEADLINES_TASK, queue="cpu", later="the periodic pass does it")
