@@ -47,14 +47,20 @@ THREADS = 2
 
 
 def bare_loop(
-    model: bytes, ds: Dataset, layout: str, mean: np.ndarray, std: np.ndarray
+    model: bytes,
+    ds: Dataset,
+    layout: str,
+    mean: np.ndarray,
+    std: np.ndarray,
+    *,
+    threads: int = THREADS,
 ) -> tuple[float, float]:
     """Seconds and accuracy of the plainest correct onnxruntime evaluation."""
     import onnxruntime as ort
 
     t0 = time.perf_counter()
     so = ort.SessionOptions()
-    so.intra_op_num_threads = THREADS
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name

@@ -87,7 +87,7 @@ def _setup(models: list[tuple[str, str, bytes]]) -> str:
     return token_create(user=user, name="bench")[1]
 
 
-def _bare_inference(model: bytes, images: np.ndarray, layout: str, pre: tuple[Any, Any]) -> float:
+def bare_inference(model: bytes, images: np.ndarray, layout: str, pre: tuple[Any, Any]) -> float:
     """Seconds for onnxruntime alone over the images (2 threads, batches of 256, preprocessed)."""
     import onnxruntime as ort
 
@@ -266,7 +266,7 @@ def main() -> None:
             layout = meta.get("podium.layout", "nchw")
             totals, parts, bares = [], [], []
             for _ in range(args.runs):
-                bares.append(_bare_inference(model, ds.images, layout, pre))
+                bares.append(bare_inference(model, ds.images, layout, pre))
                 total, upload, sid = _submit_and_wait(s, slug, name, model)
                 totals.append(total)
                 parts.append(_breakdown(sid, total, upload))

@@ -5,12 +5,16 @@ the fair order (round-robin by entrant), each on a fresh stack.
 300 submissions from 100 students through the REST API: 10 students upload 20 each as fast as
 they can, and from two seconds in, 90 others upload one each (10 of them a second one). The
 models are the course's reference baselines, MNIST and CIFAR-10 mixed, each with its declared
-preprocessing, on 500-image held-out sets; two solo workers on the `cpu` queue (two slots).
+preprocessing, on 500-image held-out sets; two solo workers on the `cpu` queue (two slots), each grading with its share of the machine's
+cores (PODIUM_GRADER_THREADS = cores / 2).
 
 Reported per order: drain time (first upload to last result) against the physical floor, the
-sum of each graded submission's bare inference time (plain onnxruntime, measured here in the same
-run, bench.grader.bare_loop) divided by the two workers; and the wait (started − uploaded) of
-each student's first submission, p50 and p95, for the 90 light students and for all.
+sum of each graded submission's bare inference time (plain onnxruntime with the same threads as
+a worker, measured here in the same run, bench.grader.bare_loop) divided by the two workers;
+also the floor with the bare time at the machine's full thread count (what one worker alone
+could do); the wait (started − uploaded) of each student's first submission, p50 and p95, for
+the 90 light students and for all; the uploads' span, the mean claim-to-result time and the
+share of the drain the workers were grading.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -40,6 +45,7 @@ MODELS = {
     "cifar": ["cifar10_logreg", "cifar10_cnn_bn"],
 }
 N_IMAGES, WORKERS = 500, 2
+THREADS = max(1, (os.cpu_count() or 2) // WORKERS)  # per grading: the machine shared by two
 HEAVY, HEAVY_EACH, LIGHT, LIGHT_TWICE = 10, 20, 90, 10
 
 SEED = """
@@ -91,15 +97,20 @@ def _datasets(workdir: Path) -> dict[str, Any]:
     return out
 
 
-def bare_seconds(models: dict[str, dict[str, Any]], datasets: dict[str, Any]) -> dict[str, float]:
-    """Plain onnxruntime over the 500 images, median of three, per model."""
+def bare_seconds(
+    models: dict[str, dict[str, Any]], datasets: dict[str, Any], threads: int
+) -> dict[str, float]:
+    """Plain onnxruntime over the 500 images with `threads` threads, median of three, per model."""
     out = {}
     for slug, names in MODELS.items():
         ds = datasets[slug][0]
         for name in names:
             m = models[name]
             mean, std = (np.asarray(v, np.float32) for v in PRESETS[m["preprocess"]])
-            times = [bare_loop(m["bytes"], ds, m["layout"], mean, std)[0] for _ in range(3)]
+            times = [
+                bare_loop(m["bytes"], ds, m["layout"], mean, std, threads=threads)[0]
+                for _ in range(3)
+            ]
             out[name] = statistics.median(times)
     return out
 
@@ -140,8 +151,14 @@ def run_order(
     models: dict[str, Any],
     datasets: dict[str, Any],
     bare: dict[str, float],
+    *,
+    bare_full: dict[str, float],
 ) -> dict[str, Any]:
-    env = {"PODIUM_QUEUE_ORDER": order, "PODIUM_CPU_SLOTS": str(WORKERS)}
+    env = {
+        "PODIUM_QUEUE_ORDER": order,
+        "PODIUM_CPU_SLOTS": str(WORKERS),
+        "PODIUM_GRADER_THREADS": str(THREADS),
+    }
     with Stack(workdir / order, env=env) as stack:
         stack.migrate()
         paths = {slug: str(path) for slug, (_, path) in datasets.items()}
@@ -189,7 +206,11 @@ def run_order(
     waits = {u: (s - c).total_seconds() for u, (c, s) in first.items()}
     light = [w for u, w in waits.items() if int(u[-3:]) >= HEAVY]
     drain = (max(_when(r[5]) for r in rows) - min(_when(r[3]) for r in rows)).total_seconds()
-    floor = sum(bare[r[1].removesuffix(".onnx")] for r in rows if r[2] == "scored") / WORKERS
+    graded = [r[1].removesuffix(".onnx") for r in rows if r[2] == "scored"]
+    floor = sum(bare[name] for name in graded) / WORKERS
+    floor_full = sum(bare_full[name] for name in graded) / WORKERS
+    created = sorted(_when(r[3]) for r in rows)
+    held = [(_when(r[5]) - _when(r[4])).total_seconds() for r in rows]  # claim to result
     return {
         "order": order,
         "submissions": len(rows),
@@ -198,6 +219,10 @@ def run_order(
         "drain_s": round(drain, 1),
         "floor_s": round(floor, 1),
         "drain_over_floor": round(drain / floor, 2),
+        "floor_at_full_threads_s": round(floor_full, 1),
+        "uploads_span_s": round((created[-1] - created[0]).total_seconds(), 1),
+        "claim_to_result_mean_ms": round(1000 * statistics.mean(held), 1),
+        "workers_busy_share": round(sum(held) / WORKERS / drain, 2),
         "first_wait_light_p50_s": round(float(np.percentile(light, 50)), 1),
         "first_wait_light_p95_s": round(float(np.percentile(light, 95)), 1),
         "first_wait_all_p95_s": round(float(np.percentile(list(waits.values()), 95)), 1),
@@ -207,19 +232,31 @@ def run_order(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--orders", default="fifo,fair", help="comma-separated, of fifo,fair")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="podium-rush-"))
     models = _reference()
     datasets = _datasets(workdir)
-    bare = bare_seconds(models, datasets)
-    print("bare inference, 500 images: " + ", ".join(f"{k} {v:.3f}s" for k, v in bare.items()))
-    reports = [run_order(order, workdir, models, datasets, bare) for order in ("fifo", "fair")]
+    full = os.cpu_count() or 2
+    bare = bare_seconds(models, datasets, THREADS)
+    bare_full = bare_seconds(models, datasets, full)
+    for threads, times in ((THREADS, bare), (full, bare_full)):
+        print(
+            f"bare inference, 500 images, {threads} thread(s): "
+            + ", ".join(f"{k} {v:.3f}s" for k, v in times.items())
+        )
+    reports = [
+        run_order(order, workdir, models, datasets, bare, bare_full=bare_full)
+        for order in args.orders.split(",")
+    ]
     keys = [k for k in reports[0] if k not in ("order", "errors")]
     print(f"{'':<26}" + "".join(f"{r['order']:>10}" for r in reports))
     for k in keys:
         print(f"{k:<26}" + "".join(f"{r[k]:>10}" for r in reports))
     if args.json:
-        args.json.write_text(json.dumps({"bare_s": bare, "runs": reports}, indent=2))
+        args.json.write_text(
+            json.dumps({"bare_s": bare, "bare_full_s": bare_full, "runs": reports}, indent=2)
+        )
     shutil.rmtree(workdir, ignore_errors=True)
     ok = all(not r["errors"] and r["scored"] == r["submissions"] for r in reports)
     return 0 if ok else 1

@@ -6,7 +6,7 @@ Backends (settings.PODIUM_EVENTS_URL):
 - `redis://…`: Redis pub/sub (the deployment's broker); channel `podium:<name>`.
 - `file://` (the embedded default, with SQLite and the filesystem broker, on one machine): one
   small file per channel under VAR_DIR/events, rewritten on each event; each stream process runs
-  one watcher that looks at the files its open streams wait on every 25 ms (a stat per channel,
+  one watcher that looks at the files its open streams wait on every 10 ms (a stat per channel,
   never a database query), however many pages are open.
 
 Publishing is best effort: a failure is logged, and pages fall back to polling.
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
-WATCH_INTERVAL_S = 0.025
+WATCH_INTERVAL_S = 0.01
 
 
 def channel_submission(submission_id: Any) -> str:

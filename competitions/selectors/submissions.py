@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import User
 from django.db.models import F, Q, QuerySet
 
@@ -91,3 +93,16 @@ def submission_list_filtered(
     if flag in SUBMISSION_FLAGS:
         qs = qs.filter(SUBMISSION_FLAGS[flag])
     return qs.order_by(*SUBMISSION_SORTS.get(sort, SUBMISSION_SORTS["newest"]))
+
+
+def submission_push_state(*, status: str, attempts: int, progress: float) -> str:
+    """What the submission page shows of a submission's progress, as a token: the page is
+    rendered with it, and its event stream sends the opening refresh only when the row's token
+    differs by the time the stream is subscribed (something changed in between)."""
+    return f"{status}.{attempts}.{round(progress * 1000)}"
+
+
+def submission_push_state_now(*, submission_id: uuid.UUID | str) -> str | None:
+    row = Submission.objects.filter(pk=submission_id).values("status", "attempts", "progress")
+    found = row.first()
+    return None if found is None else submission_push_state(**found)

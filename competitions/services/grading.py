@@ -146,13 +146,15 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
     sub = Submission.objects.select_related("competition__dataset").get(pk=submission_id)
     competition = sub.competition
     log = ""  # appended to the row with the outcome
-    last = [0.0]
+    last = [time.monotonic()]
 
     def progress(fraction: float) -> None:
         t = time.monotonic()
-        # Once a second, as the submission page polls: each write is a commit that takes CPU
-        # from the model on a small machine.
-        if t - last[0] >= 1.0 or fraction >= 1.0:
+        # At most once a second, from one second in, as the submission page polls: each write
+        # is a commit, and each event makes open pages fetch their status, all taking CPU from
+        # the model on a small machine. A grading under a second writes none, and the end is
+        # never written (the result follows at once).
+        if t - last[0] >= 1.0 and fraction < 1.0:
             last[0] = t
             if _running(sub.pk, attempt).update(progress=max(0.0, min(float(fraction), 1.0))):
                 events_publish(channel_submission(sub.pk))
@@ -165,6 +167,7 @@ def _grade_claimed(submission_id: uuid.UUID | str, attempt: int, *, claim_ms: fl
         with sub.file.open("rb") as f:
             data = f.read()
         limits = Limits(
+            threads=settings.PODIUM_GRADER_THREADS,
             time_s=float(competition.time_limit_s),
             memory_mb=competition.memory_mb,
             max_file_mb=settings.PODIUM_MAX_UPLOAD_MB,

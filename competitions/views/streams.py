@@ -1,6 +1,7 @@
 """Server-sent events for the submission page and the leaderboard: one `changed` event when the
-stream opens and one per change after (competitions/events.py), a comment every KEEPALIVE_S.
-The page then fetches the part that changed (a normal request).
+stream opens (unless the page says, with `since`, that it shows the current state) and one per
+change after (competitions/events.py), a comment every KEEPALIVE_S. The page then fetches the
+part that changed (a normal request).
 
 These views are async and stream only under ASGI (hypercorn: `make demo`, and the `stream`
 service of the compose deployment), where an open stream holds no thread. Under WSGI (gunicorn)
@@ -10,7 +11,7 @@ they answer 204 at once, which tells EventSource not to reconnect: the page poll
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,6 +20,7 @@ from django.http.response import HttpResponseBase
 from competitions.errors import NotFound
 from competitions.events import channel_competition, channel_submission, events_subscribe
 from competitions.selectors import access
+from competitions.selectors.submissions import submission_push_state_now
 
 KEEPALIVE_S = 15.0  # below the usual proxy read timeouts (60 s)
 STREAM_S = 300.0  # then the browser reconnects (EventSource does, after `retry`)
@@ -28,10 +30,13 @@ def _is_asgi(request: HttpRequest) -> bool:
     return hasattr(request, "scope")
 
 
-async def _events(channel: str) -> AsyncIterator[str]:
+async def _events(channel: str, unchanged: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
     async with events_subscribe(channel) as subscription:
         yield "retry: 2000\n\n"
-        yield "event: changed\ndata: open\n\n"  # whatever happened before the subscription
+        if await unchanged():  # read after subscribing: a later change comes as an event
+            yield ": nothing changed since the page\n\n"
+        else:  # whatever happened before the subscription
+            yield "event: changed\ndata: open\n\n"
         loop = asyncio.get_running_loop()
         end = loop.time() + STREAM_S
         while loop.time() < end:
@@ -41,8 +46,14 @@ async def _events(channel: str) -> AsyncIterator[str]:
                 yield ": keepalive\n\n"
 
 
-def _stream(channel: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_events(channel), content_type="text/event-stream")
+async def _unknown() -> bool:
+    return False
+
+
+def _stream(
+    channel: str, unchanged: Callable[[], Awaitable[bool]] = _unknown
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_events(channel, unchanged), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
@@ -56,7 +67,15 @@ async def submission_events(request: HttpRequest, pk: str) -> HttpResponseBase:
         raise Http404(str(e)) from e
     if not _is_asgi(request):
         return HttpResponse(status=204)
-    return _stream(channel_submission(sub.pk))
+    since = request.GET.get("since")
+
+    async def unchanged() -> bool:
+        # The page was rendered with `since` (submission_push_state): the same state now needs
+        # no refresh, which would take CPU from the grading the page is waiting for.
+        now = await sync_to_async(submission_push_state_now)(submission_id=sub.pk)
+        return since is not None and now == since
+
+    return _stream(channel_submission(sub.pk), unchanged)
 
 
 async def leaderboard_events(request: HttpRequest, slug: str) -> HttpResponseBase:

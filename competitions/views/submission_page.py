@@ -12,7 +12,7 @@ from competitions.selectors.access import AnyUser
 from competitions.selectors.audit import audit_for_submission
 from competitions.selectors.queue import queue_place
 from competitions.selectors.quota import quota_get
-from competitions.selectors.submissions import submission_counted
+from competitions.selectors.submissions import submission_counted, submission_push_state
 from competitions.services.teams import team_for_user
 from grader.corruptions import CORRUPTIONS
 
@@ -84,6 +84,9 @@ def submission_context(*, sub: Submission, user: AnyUser) -> dict[str, Any]:
     return {
         "resubmit": _resubmit_offer(sub=sub, user=user, flagged=flagged),
         "sub": sub,
+        "push_state": submission_push_state(
+            status=sub.status, attempts=sub.attempts, progress=sub.progress
+        ),
         "competition": competition,
         "is_instructor": instructor,
         "show_private": show_private,

@@ -1,9 +1,21 @@
 // Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration.
 // Drawn on load and again when the status block is swapped in (the score arrives by htmx).
+// Chart.js is fetched only once there is a diagram to draw: a page waiting for its score does
+// not parse 200 kB of script while the model is being graded on the same machine.
 function drawReliability() {
   const el = document.getElementById("reliability");
   const canvas = document.getElementById("reliability-chart");
-  if (!el || !canvas || canvas.dataset.drawn || typeof Chart === "undefined") return;
+  if (!el || !canvas || canvas.dataset.drawn) return;
+  if (typeof Chart === "undefined") {
+    if (!document.getElementById("chart-js") && canvas.dataset.chartSrc) {
+      const script = document.createElement("script");
+      script.id = "chart-js";
+      script.src = canvas.dataset.chartSrc;
+      script.onload = drawReliability;
+      document.head.appendChild(script);
+    }
+    return;
+  }
   canvas.dataset.drawn = "1";
   const bins = JSON.parse(el.textContent);
   new Chart(canvas, {

@@ -17,6 +17,7 @@ from competitions.events import (
     events_publish,
     events_subscribe,
 )
+from competitions.services import dispatch
 from competitions.services.grading import submission_grade
 from competitions.services.submissions import submission_create
 from testsupport.web import upload
@@ -133,7 +134,39 @@ def test_under_wsgi_the_stream_says_204_and_others_get_404(users, competition, m
     board = reverse("competitions:leaderboard_events", args=[competition.slug])
     assert client.get(board).status_code == 204
     page = client.get(reverse("competitions:submission", args=[sub.pk])).content.decode()
-    assert f'data-events="{reverse("competitions:submission_events", args=[sub.pk])}"' in page
+    stream = reverse("competitions:submission_events", args=[sub.pk])
+    assert f'data-events="{stream}?since=queued.0.0"' in page  # the state the page shows
     assert 'hx-trigger="podium-changed from:body"' in page
     client.force_login(users["bob"])
     assert client.get(reverse("competitions:submission_events", args=[sub.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_opens_quietly_only_when_the_page_shows_the_current_state(
+    users, competition, models, settings, tmp_path, monkeypatch
+):
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    # No message to a worker (the suite's may be running): this test grades it itself.
+    monkeypatch.setattr(dispatch, "grading_send", lambda **_: True)
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    url = reverse("competitions:submission_events", args=[sub.pk])
+
+    async def first_after_retry(since: str) -> str:
+        client = AsyncClient()
+        await client.aforce_login(users["alice"])
+        response = await client.get(url, {"since": since})
+        chunks = aiter(response.streaming_content)
+        assert (await anext(chunks)).decode() == "retry: 2000\n\n"
+        got = (await anext(chunks)).decode()
+        await chunks.aclose()
+        return got
+
+    # Rendered while queued, still queued: nothing to refresh.
+    assert asyncio.run(first_after_retry("queued.0.0")).startswith(": nothing changed")
+    # Rendered while queued, claimed and graded before the stream subscribed: refresh.
+    submission_grade(submission_id=sub.pk)
+    assert asyncio.run(first_after_retry("queued.0.0")) == "event: changed\ndata: open\n\n"
+    assert asyncio.run(first_after_retry("scored.1.1000")).startswith(": nothing changed")
