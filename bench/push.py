@@ -151,13 +151,18 @@ def click_report(workdir: Path, samples: int) -> None:
         f"{bare:.0f} ms; goal p50 <= 1.2 x bare + 100 ms = {goal:.0f} ms"
     )
     keys = list(next(iter(runs.values()))[0])
-    print(f"{'server':<28}" + "".join(f"{k + ' p50':>15}" for k in keys) + "   goal   p50/bare")
+    widths = {k: max(10, len(k) + 6) for k in keys}
+    print(
+        f"{'server':<28}"
+        + "".join(f"{k + ' p50':>{widths[k]}}" for k in keys)
+        + "   goal   p50/bare"
+    )
     for name, got in runs.items():
         p50 = {k: statistics.median(g[k] for g in got) for k in keys}
         met = "met" if p50["total"] <= goal else "NOT met"
         print(
             f"{name:<28}"
-            + "".join(f"{p50[k]:>15.0f}" for k in keys)
+            + "".join(f"{p50[k]:>{widths[k]}.0f}" for k in keys)
             + f"   {met:<7}{p50['total'] / bare:>5.2f}"
         )
         print(f"{'':<28}totals: " + ", ".join(f"{g['total']:.0f}" for g in got))
