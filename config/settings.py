@@ -241,10 +241,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(PODIUM_BROKER_DIR / "queue"),
         "processed_folder": str(PODIUM_BROKER_DIR / "processed"),
         "store_processed": False,
-        # The transport polls its folder for messages (kombu's default: once a second). The fair
-        # queue sends the next message only when a grading ends, so every second spent waiting
-        # for the poll is a worker idle: at 1 s, a deadline rush of ms-scale models drained in
-        # 2x its floor (docs/BENCHMARKS.md). A listdir every 10 ms costs next to nothing.
+        # The transport polls its folder for messages (kombu's default interval: 1 s). The fair
+        # queue sends the next message only when a grading ends, so the poll is on the path of
+        # every submission: upload to claim took 46-51 ms at the default, 11-13 ms at 10 ms
+        # (bench/push.py, docs/BENCHMARKS.md). A listdir every 10 ms costs next to nothing.
         "polling_interval": env_int("PODIUM_BROKER_POLL_MS", 10, minimum=1) / 1000,
     }
 else:
@@ -292,12 +292,12 @@ PODIUM_MAX_ATTEMPTS = env_int("PODIUM_MAX_ATTEMPTS", 3, minimum=1)
 PODIUM_QUEUE_ALERT_AFTER_S = env_int("PODIUM_QUEUE_ALERT_AFTER_S", 600, minimum=60)
 PODIUM_QUEUE_ALERT_EVERY_S = env_int("PODIUM_QUEUE_ALERT_EVERY_S", 3600, minimum=60)
 PODIUM_HEARTBEAT_S = env_int("PODIUM_HEARTBEAT_S", 20, minimum=1)
-# Grading slots per queue: the workers' total concurrency on it. The database holds the queue and
-# sends at most this many messages at once (competitions.services.dispatch); fewer slots than
-# worker processes leaves workers idle, more lets messages wait in the broker in FIFO order.
 # onnxruntime threads of one grading: a worker machine's cores over its grading slots (two solo
 # workers on two cores: 1 each; two threads each there make them take cores from each other).
 PODIUM_GRADER_THREADS = env_int("PODIUM_GRADER_THREADS", 2, minimum=1)
+# Grading slots per queue: the workers' total concurrency on it. The database holds the queue and
+# sends at most this many messages at once (competitions.services.dispatch); fewer slots than
+# worker processes leaves workers idle, more lets messages wait in the broker in FIFO order.
 PODIUM_GRADING_SLOTS = {
     "cpu": env_int("PODIUM_CPU_SLOTS", 2, minimum=1),
     "gpu": env_int("PODIUM_GPU_SLOTS", 1, minimum=1),
