@@ -3,7 +3,7 @@ Chromium), with server push (hypercorn, the event stream) against the polling it
 (gunicorn: the stream answers 204, the page polls every second), each on a private stack (SQLite,
 the filesystem broker, one worker: the embedded default of `make demo`) in the same run.
 
-Click to score (the issue's goal): the trained MNIST CNN (reference/mnist_cnn_deep) chosen in the
+Click to score (issue 14's goal): the trained MNIST CNN (reference/models/mnist_cnn_deep.onnx) in the
 competition page's form, the click on Submit, until `data-testid="public-score"` shows, on the
 full 10,000-image MNIST test set; against the bare onnxruntime inference of the same model on the
 same images in the same run (bench.pipeline.bare_inference). Goal: p50 <= 1.2 x bare + 100 ms.
