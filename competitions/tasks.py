@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection
 
 from competitions.lti.grades import lti_grades_due, lti_grades_push
 from competitions.lti.roster import lti_roster_sync
 from competitions.models import Competition
-from competitions.services.dispatch import submissions_dispatch_quietly
+from competitions.services.dispatch import submission_take_next, submissions_dispatch_quietly
 from competitions.services.grading import (
     AttemptLost,
     submission_grade,
+    submission_queue,
     submission_requeue_lost,
     submissions_sweep,
 )
 from competitions.services.notify import notifications_email_send
 from competitions.services.notify import notify_deadlines as notify_deadlines_pass
 from competitions.services.status import queue_alert_check
+
+# Time a grading needs beyond its competition's limit (dataset, checks, writes): a worker takes
+# the next submission itself only while its task has that much left under the soft limit.
+CHAIN_MARGIN_S = 60.0
 
 
 @shared_task(
@@ -32,21 +39,33 @@ from competitions.services.status import queue_alert_check
     max_retries=20,
 )
 def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = None) -> str:
+    started = time.monotonic()
+    current, lost_now = submission_id, lost_attempt
     try:
         if lost_attempt is not None:
             submission_requeue_lost(submission_id=submission_id, attempt=lost_attempt)
         outcome = submission_grade(submission_id=submission_id)
-        submissions_dispatch_quietly()  # this slot is free: send the next submission
+        # This slot is free: take the next submission here while the task has time for it (no
+        # round trip through the broker), then hand the slot back by a message.
+        queue = submission_queue(submission_id=submission_id)
+        while queue is not None:
+            left = settings.CELERY_TASK_SOFT_TIME_LIMIT - (time.monotonic() - started)
+            taken = submission_take_next(queue=queue, time_left_s=left - CHAIN_MARGIN_S)
+            if taken is None:
+                break
+            current, lost_now = str(taken), None
+            submission_grade(submission_id=taken)
+        submissions_dispatch_quietly()
         return outcome
     except (AttemptLost, OperationalError, InterfaceError) as e:
         # The database went away: drop the dead connection and try again shortly; the retry puts
         # the lost attempt back in the queue first (a conditional update, so never twice).
         connection.close()
-        lost = e.attempt if isinstance(e, AttemptLost) else lost_attempt
+        lost = e.attempt if isinstance(e, AttemptLost) else lost_now
         if isinstance(e, AttemptLost) and e.attempt is None:
-            lost = lost_attempt
+            lost = lost_now
         raise self.retry(
-            countdown=3, kwargs={"submission_id": submission_id, "lost_attempt": lost}
+            countdown=3, kwargs={"submission_id": current, "lost_attempt": lost}
         ) from e
     except SoftTimeLimitExceeded:
         # The row stays "running"; the sweeper retries or fails it with the reason.

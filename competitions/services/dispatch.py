@@ -6,8 +6,10 @@ sent by name reaches the same task; its options (acks_late, retries) live on the
 The database holds the grading queue; the broker holds at most one message per free grading
 slot (settings.PODIUM_GRADING_SLOTS). `submissions_dispatch` fills the free slots in the fair
 order of competitions.selectors.queue when a submission is queued, when a grading ends (the
-worker calls it) and when the sweeper runs. A message sent twice still grades once: the claim is
-a conditional UPDATE (services/grading.py).
+worker calls it) and when the sweeper runs. A worker whose grading ended first takes the next
+submission of its queue itself (`submission_take_next`, same order, same slot count): no round
+trip through the broker between two gradings. A message sent twice still grades once: the claim
+is a conditional UPDATE (services/grading.py).
 """
 
 from __future__ import annotations
@@ -58,18 +60,23 @@ def _send(submission_id: uuid.UUID, queue: str, at: dt.datetime) -> None:
         ).update(dispatched_at=None)
 
 
+def _free_slots(queue: str) -> int:
+    """Under lock_dispatch: slots of the queue no submission holds (a queue not in
+    PODIUM_GRADING_SLOTS has one)."""
+    busy = Submission.objects.filter(in_flight(), competition__queue=queue).count()
+    return settings.PODIUM_GRADING_SLOTS.get(queue, 1) - busy
+
+
 def submissions_dispatch(*, queue: str | None = None) -> int:
     """Send the next submissions of the queue (every queue with waiting submissions when None),
-    one per free slot (a queue not in PODIUM_GRADING_SLOTS has one), once this transaction
-    commits; returns how many."""
+    one per free slot, once this transaction commits; returns how many."""
     sent = 0
     waiting = Submission.objects.filter(status=Submission.Status.QUEUED, dispatched_at=None)
     names = [queue] if queue else sorted(set(waiting.values_list("competition__queue", flat=True)))
     for name in names:
         with transaction.atomic():
             lock_dispatch()
-            busy = Submission.objects.filter(in_flight(), competition__queue=name).count()
-            free = settings.PODIUM_GRADING_SLOTS.get(name, 1) - busy
+            free = _free_slots(name)
             if free <= 0:
                 continue
             picks = queue_order(queue=name).waiting[:free]
@@ -81,6 +88,34 @@ def submissions_dispatch(*, queue: str | None = None) -> int:
                 transaction.on_commit(functools.partial(_send, pk, name, now))
             sent += len(picks)
     return sent
+
+
+def submission_take_next(*, queue: str, time_left_s: float) -> uuid.UUID | None:
+    """For a worker whose grading just ended: the queue's next submission in the dispatcher's
+    order, marked as in flight like a sent message, for this worker to grade now; None when
+    nothing waits, no slot is free, or the next one's time limit does not fit in `time_left_s`
+    (then the worker sends a message instead: a new task, with its whole time limit).
+
+    Nothing is lost if the worker dies holding it: unclaimed, it is given back by the sweeper as
+    a lost message is; claimed, it is retried as any lost attempt."""
+    with transaction.atomic():
+        lock_dispatch()
+        if _free_slots(queue) <= 0:
+            return None
+        picks = queue_order(queue=queue).waiting[:1]
+        if not picks:
+            return None
+        limit = (
+            Submission.objects.filter(pk=picks[0])
+            .values_list("competition__time_limit_s", flat=True)
+            .first()
+        )
+        if limit is None or limit > time_left_s:
+            return None
+        taken = Submission.objects.filter(
+            pk=picks[0], status=Submission.Status.QUEUED, dispatched_at__isnull=True
+        ).update(dispatched_at=timezone.now())
+        return picks[0] if taken == 1 else None
 
 
 def submissions_dispatch_later() -> None:

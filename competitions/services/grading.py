@@ -82,6 +82,15 @@ def submission_claim(*, submission_id: uuid.UUID | str) -> int | None:
     return Submission.objects.values_list("attempts", flat=True).get(pk=submission_id)
 
 
+def submission_queue(*, submission_id: uuid.UUID | str) -> str | None:
+    """The queue (cpu or gpu) a submission is graded on: its competition's."""
+    return (
+        Submission.objects.filter(pk=submission_id)
+        .values_list("competition__queue", flat=True)
+        .first()
+    )
+
+
 def _log(line: str) -> str:
     return f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}\n"
 

@@ -209,3 +209,38 @@ def test_a_real_worker_grades_another_students_first_before_a_burst_and_rescores
     started = sorted(done, key=lambda s: s.started_at)
     names = {s.pk: (s.user.username, s.is_rescore, s.dispatched_at, s.started_at) for s in done}
     assert [s.pk for s in started] == expected, [names[s.pk] for s in started]
+
+
+def test_a_worker_whose_grading_ends_takes_the_next_itself_in_the_queues_order(
+    users, competition, models, settings, sent, django_capture_on_commit_callbacks
+):
+    """One slot: the message sent for the first submission grades all three, in the fair order
+    (the others are taken without a message), and the slot is free again at the end."""
+    from competitions.tasks import grade_submission
+
+    settings.PODIUM_GRADING_SLOTS = {"cpu": 1, "gpu": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        bob = [_make(users, competition, models, "bob", 30 - i) for i in range(2)]
+        alice = _make(users, competition, models, "alice", 10)
+    assert sent == [str(bob[0].pk)]  # one slot: one message
+    with django_capture_on_commit_callbacks(execute=True):
+        assert grade_submission(str(bob[0].pk)) == "scored"
+    assert sent == [str(bob[0].pk)]  # no message for the other two
+    done = sorted(Submission.objects.filter(status="scored"), key=lambda s: s.started_at)
+    assert [s.pk for s in done] == [bob[0].pk, alice.pk, bob[1].pk]
+    assert all(s.attempts == 1 for s in done)
+    assert not Submission.objects.filter(dispatched_at__isnull=False, status="queued").exists()
+
+
+def test_a_worker_does_not_take_one_whose_time_limit_its_task_has_no_time_left_for(
+    users, competition, models, settings, sent, django_capture_on_commit_callbacks
+):
+    settings.PODIUM_GRADING_SLOTS = {"cpu": 1, "gpu": 1}
+    sub = _make(users, competition, models, "alice", 10)
+    Submission.objects.filter(pk=sub.pk).update(dispatched_at=None)
+    limit = competition.time_limit_s
+    assert dispatch.submission_take_next(queue="cpu", time_left_s=limit - 1) is None
+    assert Submission.objects.get(pk=sub.pk).dispatched_at is None  # still waiting for a message
+    assert dispatch.submission_take_next(queue="cpu", time_left_s=limit) == sub.pk
+    assert Submission.objects.get(pk=sub.pk).dispatched_at is not None  # holds the slot now
+    assert dispatch.submission_take_next(queue="cpu", time_left_s=limit) is None  # slot taken
