@@ -39,8 +39,12 @@ def _entrant_filter(key: str) -> Q:
     return Q(user_id=int(value), team__isnull=True, is_baseline=False)
 
 
-def standing_refresh(*, competition_id: int, entrant: str) -> None:
-    """Recompute one entrant's row from its submissions (no row while none is scored)."""
+def standing_refresh(*, competition_id: int, entrant: str, graded: bool = True) -> None:
+    """Recompute one entrant's row from its submissions (no row while none is scored).
+
+    `graded=False` says no submission was graded by the change (an upload, a choice, a flag):
+    the tie flags around the row are then compared again only if the row is now another
+    submission (an upload changes the entries and the last submission, not the predictions)."""
     with transaction.atomic():
         lock_competition(competition_id=competition_id)
         events_publish(channel_competition(competition_id))  # on commit: open boards reload
@@ -49,22 +53,24 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
             Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
             ties_refresh(competition_id=competition_id, changed=())
             return
+        before = Standing.objects.filter(competition_id=competition_id, entrant=entrant)
+        same = not graded and before.filter(submission_id=row["id"]).exists()
         Standing.objects.update_or_create(
             competition_id=competition_id, entrant=entrant, defaults=standing_fields(row)
         )
         # The entrant's submission may be new or graded again: compare it with its neighbours.
-        ties_refresh(competition_id=competition_id, changed={row["id"]})
+        ties_refresh(competition_id=competition_id, changed=() if same else {row["id"]})
 
 
-def standing_refresh_for(*, submission: Submission) -> None:
-    """Refresh the row of the entrant a submission belongs to."""
+def standing_refresh_for(*, submission: Submission, graded: bool = True) -> None:
+    """Refresh the row of the entrant a submission belongs to (`graded`: standing_refresh)."""
     key = entrant_key(
         submission_id=submission.pk,
         is_baseline=submission.is_baseline,
         team_id=submission.team_id,
         user_id=submission.user_id,
     )
-    standing_refresh(competition_id=submission.competition_id, entrant=key)
+    standing_refresh(competition_id=submission.competition_id, entrant=key, graded=graded)
 
 
 def standings_rebuild(*, competition: Competition) -> int:

@@ -120,7 +120,7 @@ def _submission_save(*, sub: Submission, checked: _Checked, guard: Callable[[], 
         with transaction.atomic():
             guard()
             sub.save()
-            standing_refresh_for(submission=sub)  # entries and last submission
+            standing_refresh_for(submission=sub, graded=False)  # entries, last submission
             submission_enqueue(submission=sub)
     except BaseException:
         sub.file.delete(save=False)

@@ -212,3 +212,29 @@ def test_a_result_and_an_upload_of_one_student_at_once_do_not_deadlock(users, co
     [t.join(30) for t in threads]
     assert not errors, errors
     assert leaderboard_get(competition=competition)[0].entries == 2
+
+
+def test_an_upload_counts_an_entry_without_comparing_the_rows_predictions_again(
+    users, competition, models, monkeypatch
+):
+    """An upload changes the entries and the last submission, not the predictions of the row's
+    submission: its tie flags are not recomputed (a grading's are)."""
+    from competitions.services import standings
+
+    first = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    assert submission_grade(submission_id=first.pk) == "scored"
+    calls: list[object] = []
+    real = standings.ties_refresh
+    monkeypatch.setattr(
+        standings, "ties_refresh", lambda **kw: calls.append(kw["changed"]) or real(**kw)
+    )
+    second = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["weak"])
+    )
+    row = Standing.objects.get(competition=competition, user=users["alice"])
+    assert (row.entries, row.submission_id) == (2, first.pk)
+    assert calls == [()]
+    assert submission_grade(submission_id=second.pk) == "scored"
+    assert calls[-1] != ()  # a grading compares the row with its neighbours again
