@@ -7,9 +7,14 @@ import os
 from typing import Any
 
 from celery import Celery, bootsteps
+from kombu.transport import TRANSPORT_ALIASES
+
+from config import broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 logger = logging.getLogger(__name__)
+# `filesystem://` is kombu's transport with messages written whole (config/broker.py).
+TRANSPORT_ALIASES[broker.ALIAS] = broker.PATH
 
 app = Celery("podium")
 app.config_from_object("django.conf:settings", namespace="CELERY")
