@@ -29,6 +29,9 @@ from competitions.services.status import queue_alert_check
 # Time a grading needs beyond its competition's limit (dataset, checks, writes): a worker takes
 # the next submission itself only while its task has that much left under the soft limit.
 CHAIN_MARGIN_S = 60.0
+# And only for this long: then the slot goes back through the broker, so the other messages of
+# the queue (the sweeper, notification e-mails) get a worker even during a long rush.
+CHAIN_FOR_S = 30.0
 
 
 @shared_task(
@@ -48,7 +51,7 @@ def grade_submission(self: Any, submission_id: str, lost_attempt: int | None = N
         # This slot is free: take the next submission here while the task has time for it (no
         # round trip through the broker), then hand the slot back by a message.
         queue = submission_queue(submission_id=submission_id)
-        while queue is not None:
+        while queue is not None and time.monotonic() - started < CHAIN_FOR_S:
             left = settings.CELERY_TASK_SOFT_TIME_LIMIT - (time.monotonic() - started)
             taken = submission_take_next(queue=queue, time_left_s=left - CHAIN_MARGIN_S)
             if taken is None:

@@ -244,3 +244,20 @@ def test_a_worker_does_not_take_one_whose_time_limit_its_task_has_no_time_left_f
     assert dispatch.submission_take_next(queue="cpu", time_left_s=limit) == sub.pk
     assert Submission.objects.get(pk=sub.pk).dispatched_at is not None  # holds the slot now
     assert dispatch.submission_take_next(queue="cpu", time_left_s=limit) is None  # slot taken
+
+
+def test_after_its_chaining_time_a_worker_hands_the_slot_back_by_a_message(
+    users, competition, models, settings, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """So the queue's other messages (the sweeper, e-mails) are not held back by a long rush."""
+    from competitions import tasks
+
+    settings.PODIUM_GRADING_SLOTS = {"cpu": 1, "gpu": 1}
+    monkeypatch.setattr(tasks, "CHAIN_FOR_S", 0.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _make(users, competition, models, "bob", 30)
+        second = _make(users, competition, models, "alice", 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.grade_submission(str(first.pk)) == "scored"
+    assert Submission.objects.get(pk=second.pk).status == "queued"
+    assert sent == [str(first.pk), str(second.pk)]  # the next one went by a message
