@@ -26,6 +26,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def _stamps(stack: Stack, sid: str) -> tuple[float, float, float, dict[str, floa
 
 
 def measure_click(
-    workdir: Path, *, asgi: bool, samples: int, model: Path, npz: Path
+    workdir: Path, *, asgi: bool, samples: int, model: Path, npz: Path, verbose: bool = False
 ) -> list[dict[str, float]]:
     """Click on Submit -> score shown, `samples` times after one warm-up (the worker's first
     grading loads the dataset and starts its sandbox children)."""
@@ -101,13 +102,17 @@ def measure_click(
         base = stack.web_url
         _login(page, base)
         out = []
+        requests: list[tuple[float, str]] = []  # what the page asked the server, and when
+        page.on("request", lambda r: requests.append((time.time() * 1000, r.url)))
         for i in range(samples + 1):
             page.goto(f"{base}/c/digits/")
             page.set_input_files("#submit-form input[name=file]", str(model))
             clicked = page.evaluate("() => Date.now()")
+            requests.clear()
             page.click("#submit-form button[type=submit]")
             page.wait_for_url(f"{base}/s/**")
             shown = page.evaluate(WATCH)
+            asked = [(round(t - clicked), url.split("/", 3)[-1]) for t, url in requests]
             sid = page.url.rstrip("/").rsplit("/", 1)[-1]
             created, started, finished, timings = _stamps(stack, sid)
             if i == 0:
@@ -123,11 +128,13 @@ def measure_click(
                     "to screen": shown - finished,
                 }
             )
+            if verbose:  # what the page asked for, ms after the click (cache hits included)
+                print(f"  {shown - clicked:.0f} ms; started at {started - clicked:.0f}: {asked}")
         browser.close()
     return out
 
 
-def click_report(workdir: Path, samples: int) -> None:
+def click_report(workdir: Path, samples: int, *, verbose: bool = False) -> None:
     npz = mnist_subset_npz(workdir / "mnist10k.npz", 10_000)
     model = Path(__file__).resolve().parent.parent / "reference" / "models" / "mnist_cnn_deep.onnx"
     data = model.read_bytes()
@@ -140,7 +147,12 @@ def click_report(workdir: Path, samples: int) -> None:
     for name, asgi in (("push (hypercorn, stream)", True), ("polling (gunicorn, 1 s)", False)):
         bares += [bare_inference(data, ds.images, layout, pre) * 1000 for _ in range(3)]
         runs[name] = measure_click(
-            workdir / f"click-{name.split()[0]}", asgi=asgi, samples=samples, model=model, npz=npz
+            workdir / f"click-{name.split()[0]}",
+            asgi=asgi,
+            samples=samples,
+            model=model,
+            npz=npz,
+            verbose=verbose,
         )
         bares += [bare_inference(data, ds.images, layout, pre) * 1000 for _ in range(3)]
     bare = statistics.median(bares)
@@ -209,9 +221,10 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--click-samples", type=int, default=10)
     parser.add_argument("--only-click", action="store_true")
+    parser.add_argument("--show-requests", action="store_true", help="each click's requests")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="podium-push-"))
-    click_report(workdir, args.click_samples)
+    click_report(workdir, args.click_samples, verbose=args.show_requests)
     if args.only_click:
         shutil.rmtree(workdir, ignore_errors=True)
         return 0

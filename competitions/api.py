@@ -6,7 +6,6 @@ or POST /api/tokens with username and password).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any, cast
 
@@ -15,18 +14,28 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, Form, NinjaAPI, Schema, Status
+from ninja import File, Form, NinjaAPI, Status
 from ninja import errors as ninja_errors
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 
+from competitions.api_schemas import (
+    CompetitionOut,
+    Error,
+    LeaderboardOut,
+    QuotaOut,
+    SubmissionOut,
+    TokenIn,
+    TokenOut,
+    competition_out,
+    submission_out,
+)
 from competitions.errors import NotFound, ServiceError, error_body, error_code
 from competitions.lockout import api_locked_response
-from competitions.models import Submission
 from competitions.selectors import access
 from competitions.selectors.leaderboard import leaderboard_get
-from competitions.selectors.queue import QueuePlace, queue_places
+from competitions.selectors.queue import queue_places
 from competitions.selectors.quota import QUOTA_RULE, quota_get
 from competitions.selectors.submissions import submission_list_for_entrant, submission_list_mine
 from competitions.services.submissions import submission_create
@@ -127,134 +136,6 @@ def internal_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, "internal_error")
 
 
-class Error(Schema):
-    code: str
-    message: str
-
-
-class TokenIn(Schema):
-    username: str
-    password: str
-    name: str = "api"
-
-
-class TokenOut(Schema):
-    token: str
-
-
-class CompetitionOut(Schema):
-    slug: str
-    title: str
-    description: str  # Markdown, as written
-    rules: str  # Markdown, as written
-    opens_at: dt.datetime
-    closes_at: dt.datetime
-    finished: bool
-    accepts_submissions: bool
-    allowed_formats: list[str]
-    daily_limit: int
-    total_limit: int
-    n_images: int
-    image_shape: list[int]
-    classes: list[str]
-
-
-class SubmissionOut(Schema):
-    id: str
-    competition: str
-    status: str
-    progress: float
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    original_name: str
-    public_score: float | None
-    private_score: float | None
-    params: int | None
-    macs: int | None
-    error_code: str
-    error_message: str
-    diagnosis: str | None
-    adaptation: list[str]
-    url: str
-    queue_position: int | None
-    eta_s: float | None
-
-
-class RowOut(Schema):
-    rank: int
-    name: str
-    score: float
-    params: int | None
-    macs: int | None
-    file_bytes: int
-    entries: int
-    last_submission: dt.datetime
-    is_baseline: bool
-    is_team: bool
-    score_ci: list[float] | None
-    tied_with_previous: bool
-    rank_change: int | None
-    score_change: float | None
-    robust_accuracy: float | None
-
-
-class LeaderboardOut(Schema):
-    competition: str
-    split: str
-    total: int
-    offset: int
-    limit: int
-    rows: list[RowOut]
-
-
-def _competition(c: Any) -> dict[str, Any]:
-    ds = c.dataset
-    return {
-        "slug": c.slug,
-        "title": c.title,
-        "description": c.description,
-        "rules": c.rules,
-        "opens_at": c.opens_at,
-        "closes_at": c.closes_at,
-        "finished": c.is_finished(),
-        "accepts_submissions": c.accepts_submissions(),
-        "allowed_formats": c.allowed_formats,
-        "daily_limit": c.daily_limit,
-        "total_limit": c.total_limit,
-        "n_images": ds.n_images,
-        "image_shape": ds.image_shape,
-        "classes": ds.classes,
-    }
-
-
-def _submission(
-    request: HttpRequest, s: Submission, places: dict[Any, QueuePlace] | None = None
-) -> dict[str, Any]:
-    show_private = access.submission_shows_private(user=request.user, submission=s)
-    result = s.result or {}
-    place = (places if places is not None else queue_places(submissions=[s])).get(s.pk)
-    return {
-        "id": str(s.pk),
-        "competition": s.competition.slug,
-        "status": s.status,
-        "progress": s.progress,
-        "created_at": s.created_at,
-        "finished_at": s.finished_at,
-        "original_name": s.original_name,
-        "public_score": s.public_score,
-        "private_score": s.private_score if show_private else None,
-        "params": s.params,
-        "macs": s.macs,
-        "error_code": s.error_code,
-        "error_message": s.error_message,
-        "diagnosis": result.get("diagnosis"),
-        "adaptation": result.get("adaptation") or [],
-        "url": request.build_absolute_uri(f"/s/{s.pk}/"),
-        "queue_position": place.position if place else None,
-        "eta_s": place.eta_s if place else None,
-    }
-
-
 @api.post(
     "/tokens",
     auth=None,
@@ -277,12 +158,12 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
 
 @api.get("/competitions", response=list[CompetitionOut])
 def list_competitions(request: HttpRequest) -> Any:
-    return [_competition(c) for c in access.competition_list_visible(user=request.user)]
+    return [competition_out(c) for c in access.competition_list_visible(user=request.user)]
 
 
 @api.get("/competitions/{slug}", response={200: CompetitionOut, 404: Error})
 def get_competition(request: HttpRequest, slug: str) -> Any:
-    return _competition(access.competition_get_visible(user=request.user, slug=slug))
+    return competition_out(access.competition_get_visible(user=request.user, slug=slug))
 
 
 @api.post(
@@ -332,7 +213,7 @@ def submit(
         layout=layout,
         note=note,
     )
-    return Status(201, _submission(request, sub))
+    return Status(201, submission_out(request, sub))
 
 
 @api.get("/competitions/{slug}/submissions", response={200: list[SubmissionOut], 404: Error})
@@ -344,12 +225,12 @@ def list_my_submissions(request: HttpRequest, slug: str, limit: int = 20) -> Any
     subs = submission_list_for_entrant(competition=competition, user=user, team=team)
     latest = list(subs.order_by("-created_at")[: max(1, min(limit, 100))])
     places = queue_places(submissions=latest)
-    return [_submission(request, s, places) for s in latest]
+    return [submission_out(request, s, places) for s in latest]
 
 
 @api.get("/submissions/{submission_id}", response={200: SubmissionOut, 404: Error})
 def get_submission(request: HttpRequest, submission_id: str) -> Any:
-    return _submission(
+    return submission_out(
         request, access.submission_get_visible(user=request.user, submission_id=submission_id)
     )
 
@@ -382,19 +263,7 @@ def list_all_my_submissions(request: HttpRequest, limit: int = 20) -> Any:
     (`limit` at most 100)."""
     user = cast(User, request.user)  # TokenAuth put the token's user there
     latest = submission_list_mine(user=user).order_by("-created_at")[: max(1, min(limit, 100))]
-    return [_submission(request, s) for s in latest]
-
-
-class QuotaOut(Schema):
-    daily_used: int
-    daily_limit: int
-    daily_left: int
-    total_used: int
-    total_limit: int
-    total_left: int
-    resets_at: dt.datetime
-    blocked: str | None
-    rule: str
+    return [submission_out(request, s) for s in latest]
 
 
 @api.get("/competitions/{slug}/quota", response={200: QuotaOut, 404: Error})
