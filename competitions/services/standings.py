@@ -43,23 +43,27 @@ def standing_refresh(*, competition_id: int, entrant: str, graded: bool = True) 
     """Recompute one entrant's row from its submissions (no row while none is scored).
 
     `graded=False` says no submission was graded by the change (an upload, a choice, a flag):
-    the tie flags around the row are then compared again only if the row is now another
-    submission (an upload changes the entries and the last submission, not the predictions)."""
+    the tie flags around the row are then recomputed only if the row is now another submission
+    (an upload changes the entries and the last submission, not the scores or the order)."""
     with transaction.atomic():
         lock_competition(competition_id=competition_id)
         events_publish(channel_competition(competition_id))  # on commit: open boards reload
         row = entrant_rows(competition_id=competition_id, where=_entrant_filter(entrant)).first()
         if row is None or not row["scored"]:
-            Standing.objects.filter(competition_id=competition_id, entrant=entrant).delete()
-            ties_refresh(competition_id=competition_id, changed=())
+            gone, _ = Standing.objects.filter(
+                competition_id=competition_id, entrant=entrant
+            ).delete()
+            if gone:  # the rows below it have another neighbour now
+                ties_refresh(competition_id=competition_id, changed=())
             return
         before = Standing.objects.filter(competition_id=competition_id, entrant=entrant)
         same = not graded and before.filter(submission_id=row["id"]).exists()
         Standing.objects.update_or_create(
             competition_id=competition_id, entrant=entrant, defaults=standing_fields(row)
         )
-        # The entrant's submission may be new or graded again: compare it with its neighbours.
-        ties_refresh(competition_id=competition_id, changed=() if same else {row["id"]})
+        if not same:  # new or graded again: compare it with its neighbours
+            ties_refresh(competition_id=competition_id, changed={row["id"]})
+        # else the same submission, same scores, same place: no tie flag can change
 
 
 def standing_refresh_for(*, submission: Submission, graded: bool = True) -> None:
