@@ -20,10 +20,15 @@ from competitions.lti.models import LtiNonce as LtiNonce
 from competitions.lti.models import LtiPlatform as LtiPlatform
 from competitions.lti.models import LtiResourceLink as LtiResourceLink
 from competitions.models_audit import AuditEntry as AuditEntry
+from competitions.models_course import Announcement as Announcement
 from competitions.models_course import Extension as Extension
 from competitions.models_notify import Notification as Notification
 from competitions.models_notify import NotifyPrefs as NotifyPrefs
 from competitions.models_onboarding import Invitation as Invitation
+from competitions.models_ops import ApiToken as ApiToken
+from competitions.models_ops import StaffAlert as StaffAlert
+from competitions.models_ops import WorkerSeen as WorkerSeen
+from competitions.models_standing import Standing as Standing
 
 User = settings.AUTH_USER_MODEL
 
@@ -311,87 +316,3 @@ class RefusedUpload(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     code = models.CharField(max_length=40)
     message = models.TextField(blank=True)
-
-
-class ApiToken(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=80, blank=True)
-    prefix = models.CharField(max_length=12, help_text="first characters, shown to the owner")
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
-
-
-class Standing(models.Model):
-    """One leaderboard row per entrant (baseline, team or student alone), kept current by
-    competitions.services.standings in the same transaction as every write that changes it, so
-    reading a leaderboard costs the number of entrants, not of submissions. Derived data: the
-    window query in competitions.selectors.leaderboard recomputes it (`rebuild_standings`)."""
-
-    competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="+")
-    entrant = models.CharField(max_length=48, help_text="b:<submission> | t:<team> | u:<user>")
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=150)
-    is_baseline = models.BooleanField(default=False)
-    public_score = models.FloatField()
-    private_score = models.FloatField(null=True)
-    params = models.BigIntegerField(null=True)
-    macs = models.BigIntegerField(null=True)
-    file_bytes = models.BigIntegerField(default=0)
-    entries = models.PositiveIntegerField()
-    last_submission = models.DateTimeField()
-    submitted_at = models.DateTimeField()
-    public_ci = models.JSONField(null=True)
-    private_ci = models.JSONField(null=True)
-    public_robust = models.FloatField(null=True)
-    private_robust = models.FloatField(null=True)
-    # Whether the row is not significantly different from the row directly above it in each
-    # split's order, and which submission that row showed when it was decided (so a refresh
-    # recomputes only the pairs that changed: competitions.services.ties).
-    tied_public = models.BooleanField(default=False)
-    tied_private = models.BooleanField(default=False)
-    public_prev = models.UUIDField(null=True)
-    private_prev = models.UUIDField(null=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["competition", "entrant"], name="one_standing_per_entrant"
-            )
-        ]
-
-
-class WorkerSeen(models.Model):
-    """A Celery worker's last heartbeat (config.celery's Heartbeat step): the status page."""
-
-    hostname = models.CharField(max_length=200, unique=True)
-    queues = models.CharField(max_length=200, blank=True)
-    last_seen = models.DateTimeField()
-
-
-class StaffAlert(models.Model):
-    """When staff were last e-mailed about one kind of problem (at most one mail per interval)."""
-
-    kind = models.CharField(max_length=40, unique=True)
-    sent_at = models.DateTimeField()
-    message = models.TextField(blank=True)
-
-
-class Announcement(models.Model):
-    """A dated note from the instructors on a competition's page (Markdown)."""
-
-    competition = models.ForeignKey(
-        Competition, on_delete=models.CASCADE, related_name="announcements"
-    )
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, help_text="Markdown")
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]

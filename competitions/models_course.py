@@ -1,4 +1,5 @@
-"""Per-entrant exceptions an instructor grants: a later deadline, extra submissions."""
+"""Per-entrant exceptions an instructor grants (a later deadline, extra submissions), and the
+instructors' announcements on a competition's page."""
 
 from __future__ import annotations
 
@@ -51,3 +52,20 @@ class Extension(models.Model):
                 name="one_extension_per_team",
             ),
         ]
+
+
+class Announcement(models.Model):
+    """A dated note from the instructors on a competition's page (Markdown)."""
+
+    competition = models.ForeignKey(
+        "competitions.Competition", on_delete=models.CASCADE, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="Markdown")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
