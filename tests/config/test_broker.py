@@ -42,8 +42,9 @@ def test_a_consumer_polling_without_pause_gets_every_message_whole(tmp_path: Pat
     assert not list(tmp_path.iterdir())  # nothing left behind, no part file
 
 
-def test_filesystem_urls_use_it():
-    from config.celery import app
+def test_filesystem_urls_use_it(tmp_path: Path):
+    import config.celery  # registers the alias, as every process loading the project does
 
-    with app.connection_for_write() as c:
+    assert config.celery.app is not None
+    with Connection("filesystem://", transport_options=_options(str(tmp_path))) as c:
         assert isinstance(c.transport, broker.Transport)
