@@ -68,20 +68,27 @@ def _login(page: Any, base: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def _columns(stack: Stack, sid: str, columns: str) -> tuple[Any, ...]:
+    """Columns of one submission row, read from the stack's database (SQLite or PostgreSQL)."""
+    hexid = sid.replace("-", "")
+    found = stack.sql(
+        f"SELECT {columns} FROM competitions_submission"
+        f" WHERE REPLACE(CAST(id AS TEXT), '-', '') = '{hexid}'"
+    )
+    return tuple(found[0])
+
+
 def _stamps(stack: Stack, sid: str) -> tuple[float, float, float, dict[str, float]]:
     """enqueued_at (stamped in the upload's transaction), started_at (the claim) and finished_at
     (in the result's transaction) of a scored submission, in ms since the epoch, and the
     engine's own timings."""
-    hexid = sid.replace("-", "")
-    found = stack.sql(
-        "SELECT enqueued_at, started_at, finished_at, status, result FROM competitions_submission"
-        f" WHERE REPLACE(CAST(id AS TEXT), '-', '') = '{hexid}'"
+    queued, started, finished, status, result = _columns(
+        stack, sid, "enqueued_at, started_at, finished_at, status, result"
     )
-    created, started, finished, status, result = found[0]
     assert status == "scored", f"submission {sid} is {status}"
-    c, s, f = (_when(v).timestamp() * 1000 for v in (created, started, finished))
+    q, s, f = (_when(v).timestamp() * 1000 for v in (queued, started, finished))
     result = json.loads(result) if isinstance(result, str) else result
-    return c, s, f, result.get("timings", {})
+    return q, s, f, result.get("timings", {})
 
 
 def measure_click(
@@ -114,14 +121,14 @@ def measure_click(
             shown = page.evaluate(WATCH)
             asked = [(round(t - clicked), url.split("/", 3)[-1]) for t, url in requests]
             sid = page.url.rstrip("/").rsplit("/", 1)[-1]
-            created, started, finished, timings = _stamps(stack, sid)
+            queued, started, finished, timings = _stamps(stack, sid)
             if i == 0:
                 continue  # the warm-up
             out.append(
                 {
                     "total": shown - clicked,
-                    "upload": created - clicked,
-                    "queue": started - created,
+                    "upload": queued - clicked,
+                    "queue": started - queued,
                     "grading": finished - started,
                     "of which engine": timings.get("total_ms", 0.0),
                     "of which inference": timings.get("inference_ms", 0.0),
@@ -205,15 +212,9 @@ def measure(workdir: Path, *, asgi: bool, samples: int, model: bytes, npz: Path)
 
 
 def row_done(stack: Stack, sid: str) -> object | None:
-    r = row(stack, sid)
-    if r["status"] != "scored":
+    if row(stack, sid)["status"] != "scored":
         return None
-    hexid = sid.replace("-", "")
-    found = stack.sql(
-        "SELECT finished_at FROM competitions_submission"
-        f" WHERE REPLACE(CAST(id AS TEXT), '-', '') = '{hexid}'"
-    )
-    return found[0][0]
+    return _columns(stack, sid, "finished_at")[0]
 
 
 def main() -> int:

@@ -5,8 +5,8 @@ the fair order (round-robin by entrant), each on a fresh stack.
 300 submissions from 100 students through the REST API: 10 students upload 20 each as fast as
 they can, and from two seconds in, 90 others upload one each (10 of them a second one). The
 models are the course's reference baselines, MNIST and CIFAR-10 mixed, each with its declared
-preprocessing, on 500-image held-out sets; two solo workers on the `cpu` queue (two slots), each grading with its share of the machine's
-cores (PODIUM_GRADER_THREADS = cores / 2).
+preprocessing, on 500-image held-out sets; two solo workers on the `cpu` queue (two slots),
+each grading with its share of the machine's cores (PODIUM_GRADER_THREADS = cores / 2).
 
 Reported per order: drain time (first upload to last result) against the physical floor, the
 sum of each graded submission's bare inference time (plain onnxruntime with the same threads as

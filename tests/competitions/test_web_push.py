@@ -77,12 +77,18 @@ def test_redis_events_reach_a_subscriber(settings, tmp_path):
         events._redis_client.cache_clear()
 
 
+@pytest.fixture
+def published(monkeypatch) -> list[str]:
+    """The channels events are published on, in order (instead of files or Redis)."""
+    out: list[str] = []
+    monkeypatch.setattr(events, "_publish", lambda channels: out.extend(channels))
+    return out
+
+
 @pytest.mark.django_db
 def test_grading_publishes_the_submission_and_the_leaderboard_on_commit(
-    users, competition, models, monkeypatch, django_capture_on_commit_callbacks
+    users, competition, models, published, django_capture_on_commit_callbacks
 ):
-    published: list[str] = []
-    monkeypatch.setattr(events, "_publish", lambda channels: published.extend(channels))
     sub = submission_create(
         user=users["alice"], competition=competition, upload=upload(models["good"])
     )
@@ -90,6 +96,22 @@ def test_grading_publishes_the_submission_and_the_leaderboard_on_commit(
         assert submission_grade(submission_id=sub.pk) == "scored"
     assert channel_submission(sub.pk) in published  # claim, progress, result
     assert channel_competition(competition.pk) in published  # the standings changed
+
+
+@pytest.mark.django_db
+def test_a_fast_grading_publishes_claim_and_result_only(
+    users, competition, models, published, django_capture_on_commit_callbacks
+):
+    """A grading under a second writes no progress: each write would be a commit and an event
+    making open pages fetch their status, taking CPU from the model."""
+    sub = submission_create(
+        user=users["alice"], competition=competition, upload=upload(models["good"])
+    )
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert submission_grade(submission_id=sub.pk) == "scored"
+    # The claim and the result; no progress write between them.
+    assert published.count(channel_submission(sub.pk)) == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -233,7 +233,7 @@ def test_a_worker_whose_grading_ends_takes_the_next_itself_in_the_queues_order(
 
 
 def test_a_worker_does_not_take_one_whose_time_limit_its_task_has_no_time_left_for(
-    users, competition, models, settings, sent, django_capture_on_commit_callbacks
+    users, competition, models, settings, sent
 ):
     settings.PODIUM_GRADING_SLOTS = {"cpu": 1, "gpu": 1}
     sub = _make(users, competition, models, "alice", 10)
