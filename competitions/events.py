@@ -5,9 +5,9 @@ commits (claim, progress, result, failure, standings refresh) and awaited by the
 Backends (settings.PODIUM_EVENTS_URL):
 - `redis://…`: Redis pub/sub (the deployment's broker); channel `podium:<name>`.
 - `file://` (the embedded default, with SQLite and the filesystem broker, on one machine): one
-  small file per channel under VAR_DIR/events, rewritten on each event; each stream process runs
-  one watcher that looks at the files its open streams wait on every 10 ms (a stat per channel,
-  never a database query), however many pages are open.
+  small file per channel under VAR_DIR/events, replaced on each event; each stream process runs
+  one watcher over the files its open streams wait on, woken by inotify on Linux (never a
+  database query), however many pages are open (competitions/events_file.py).
 
 Publishing is best effort: a failure is logged, and pages fall back to polling.
 """
@@ -17,18 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from competitions.events_file import FileWatcher, events_dir, file_publish
+
 logger = logging.getLogger(__name__)
-WATCH_INTERVAL_S = 0.01
 
 
 def channel_submission(submission_id: Any) -> str:
@@ -49,10 +48,6 @@ def _redis_url() -> str | None:
     return url if url.startswith(("redis://", "rediss://")) else None
 
 
-def _events_dir() -> Path:
-    return Path(settings.VAR_DIR) / "events"
-
-
 @lru_cache(maxsize=1)
 def _redis_client(url: str) -> Any:
     import redis
@@ -68,12 +63,8 @@ def _publish(channels: Iterable[str]) -> None:
             for name in channels:
                 client.publish(f"podium:{name}", "1")
             return
-        folder = _events_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         for name in channels:
-            tmp = folder / f".{name}.{os.getpid()}.tmp"
-            tmp.write_text(str(time.time_ns()))
-            os.replace(tmp, folder / name)  # atomic: a watcher never reads half a stamp
+            file_publish(name)
     except Exception as e:  # push is an extra: pages still poll when it is missing
         logger.warning("event %s not published (%s)", list(channels), e)
 
@@ -84,7 +75,7 @@ def events_prune(*, older_than_s: float = 3600.0) -> int:
     if _redis_url():
         return 0
     cutoff, removed = time.time() - older_than_s, 0
-    for path in _events_dir().glob("*") if _events_dir().is_dir() else []:
+    for path in events_dir().glob("*") if events_dir().is_dir() else []:
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
@@ -94,47 +85,7 @@ def events_prune(*, older_than_s: float = 3600.0) -> int:
     return removed
 
 
-def _stamp(path: Path) -> int | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns ^ st.st_ino  # os.replace gives a new inode even within one tick
-
-
-class _FileWatcher:
-    """One polling loop per process over the files of the channels being waited on."""
-
-    def __init__(self) -> None:
-        self.waiters: dict[str, set[asyncio.Event]] = {}
-        self.task: asyncio.Task[None] | None = None
-        self.stamps: dict[str, int | None] = {}
-
-    def watch(self, name: str, event: asyncio.Event) -> None:
-        self.waiters.setdefault(name, set()).add(event)
-        self.stamps.setdefault(name, _stamp(_events_dir() / name))
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
-
-    def unwatch(self, name: str, event: asyncio.Event) -> None:
-        waiting = self.waiters.get(name, set())
-        waiting.discard(event)
-        if not waiting:
-            self.waiters.pop(name, None)
-            self.stamps.pop(name, None)
-
-    async def _run(self) -> None:
-        while self.waiters:
-            for name, events in list(self.waiters.items()):
-                now = _stamp(_events_dir() / name)
-                if now != self.stamps.get(name):
-                    self.stamps[name] = now
-                    for event in events:
-                        event.set()
-            await asyncio.sleep(WATCH_INTERVAL_S)
-
-
-_watchers: dict[int, _FileWatcher] = {}  # one per event loop
+_watchers: dict[int, FileWatcher] = {}  # one per event loop
 
 
 class Subscription:
@@ -179,7 +130,7 @@ async def events_subscribe(name: str) -> AsyncIterator[Subscription]:
             await client.aclose()
         return
     loop_id = id(asyncio.get_running_loop())
-    watcher = _watchers.setdefault(loop_id, _FileWatcher())
+    watcher = _watchers.setdefault(loop_id, FileWatcher())
     watcher.watch(name, sub._event)
     try:
         yield sub

@@ -143,12 +143,17 @@ STORAGES = {
     "private": _private,
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            "config.static.VersionedStaticFilesStorage"
             if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
+
+# Under DEBUG each static URL carries its file's version (config/static.py): the browser keeps
+# files for an hour and fetches a changed one under its new URL. (whitenoise's own default under
+# DEBUG is 0: ask again on every page.) Production's hashed names are kept for ten years.
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 3600 if DEBUG else 60, minimum=0)
 
 # Upload limits: the request body cap is checked by Django before the file is read.
 PODIUM_MAX_UPLOAD_MB = env_int("PODIUM_MAX_UPLOAD_MB", 100, minimum=1)

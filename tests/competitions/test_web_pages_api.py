@@ -119,7 +119,7 @@ def test_numbers_names_limits_and_favicon(client, users, competition, models):
     page = client.get(reverse("competitions:submission", args=[sub.pk])).content.decode()
     assert "cnn (final).onnx" in page
     assert "61,706" in page and "1,234,567" in page
-    assert re.search(r'<link rel="icon" href="/static/podium/favicon\.svg"', page)
+    assert re.search(r'<link rel="icon" href="/static/podium/favicon\.svg(\?v=[0-9a-f-]+)?"', page)
     assert finders.find("podium/favicon.svg")
     detail = client.get(reverse("competitions:detail", args=[competition.slug])).content.decode()
     assert "graded within 60 s and 3,072 MB of memory" in detail

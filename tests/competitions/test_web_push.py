@@ -4,13 +4,14 @@ them, and the answer under WSGI that makes the page poll instead."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
-from competitions import events
+from competitions import events, events_file
 from competitions.events import (
     channel_competition,
     channel_submission,
@@ -38,6 +39,36 @@ def test_file_events_reach_a_subscriber_and_only_after_it_subscribed(settings, t
         return quiet, other, mine
 
     assert asyncio.run(scenario()) == (False, False, True)
+
+
+def _delivered_within(seconds: float) -> bool:
+    async def scenario() -> bool:
+        async with events_subscribe("s-9") as sub:
+            await asyncio.sleep(0.05)  # the watcher's first look is done
+            await asyncio.to_thread(events._publish, ["s-9"])
+            return await sub.wait(seconds)
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_file_events_wake_the_watcher_through_inotify_without_polling(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    # Any look by the clock comes only after a minute: an event within 2 s came through inotify.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(events_file, "SAFETY_S", 60.0)
+        mp.setattr(events_file, "POLL_S", 60.0)
+        assert _delivered_within(2.0)
+
+
+def test_file_events_are_polled_where_inotify_is_missing(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.PODIUM_EVENTS_URL = "file://"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(events_file, "_inotify", lambda folder: None)
+        mp.setattr(events_file, "SAFETY_S", 60.0)  # not used without inotify
+        assert _delivered_within(2.0)
 
 
 def test_old_channel_files_are_pruned(settings, tmp_path):

@@ -18,6 +18,10 @@ from testsupport.stack import seed
 CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+STATIC_LOADED = """() => performance.getEntriesByType('resource').map((e) => e.name)
+  .filter((n) => n.includes('/static/'))"""
+STATIC_FETCHED = """() => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/static/') && e.transferSize > 0).map((e) => e.name)"""
 
 
 @pytest.fixture
@@ -67,6 +71,11 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
     board = page.context.new_page()  # the leaderboard, open before the result exists
     board.goto(f"{base}/c/digits/leaderboard/")
     board.wait_for_selector("body[data-push=open]")
+    # Scripts and styles the first page loaded come from the browser's cache, not asked again
+    # (each static URL names its file's version: config/static.py).
+    loaded = set(page.evaluate(STATIC_LOADED))
+    asked_again = [u for u in board.evaluate(STATIC_FETCHED) if u in loaded]
+    assert loaded and asked_again == [], asked_again
     assert board.locator("tr[data-name=student000]").count() == 0
 
     stack.start_worker("w1", "cpu")
