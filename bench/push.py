@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_ms, cpu_used
 from bench.pipeline import bare_inference
 from grader.datasets import load_dataset
 from grader.preprocess import PRESETS
@@ -62,29 +63,6 @@ def _asked(request: Any, clicked: float) -> tuple[int, int, int | None, str]:
     took = round(timing["responseEnd"]) if response else -1
     path = request.url.split("/", 3)[-1]
     return round(timing["startTime"] - clicked), took, response and response.status, path
-
-
-def _cpu_ms() -> dict[str, float]:
-    """CPU time (user + system, ms) of every process on the machine so far, by its command's
-    name: what shared the cores during a measurement (Linux /proc; empty elsewhere)."""
-    tick = 1000 / os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (proc / "stat").read_text()
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        words = [a.decode(errors="replace") for a in argv if a and not a.startswith(b"-")]
-        name = " ".join(Path(w).name for w in words[:3]) or stat.split("(", 1)[1].split(")")[0]
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) * tick
-    return out
-
-
-def _cpu_used(before: dict[str, float], after: dict[str, float]) -> list[tuple[str, int]]:
-    used = {k: v - before.get(k, 0.0) for k, v in after.items()}
-    return sorted(((k[:40], round(v)) for k, v in used.items() if v >= 10), key=lambda x: -x[1])
 
 
 def _when(value: object) -> dt.datetime:
@@ -156,7 +134,7 @@ def measure_click(
             page.evaluate(PRESS)
             called = page.evaluate("() => Date.now()")
             requests.clear()
-            cpu = _cpu_ms() if verbose else {}
+            cpu = cpu_ms() if verbose else {}
             page.click("#submit-form button[type=submit]")
             page.wait_for_url(f"{base}/s/**")
             shown = page.evaluate(WATCH)
@@ -180,7 +158,7 @@ def measure_click(
             )
             if verbose:  # what the page asked for, ms after the click (cache hits included)
                 print(f"  {shown - clicked:.0f} ms; started at {started - clicked:.0f}: {asked}")
-                print(f"    CPU ms from the click to the score: {_cpu_used(cpu, _cpu_ms())}")
+                print(f"    CPU ms from the click to the score: {cpu_used(cpu, cpu_ms())}")
         browser.close()
     return out
 

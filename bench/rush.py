@@ -13,8 +13,9 @@ sum of each graded submission's bare inference time (plain onnxruntime with the 
 a worker, measured here in the same run, bench.grader.bare_loop) divided by the two workers;
 also the floor with the bare time at the machine's full thread count (what one worker alone
 could do); the wait (started − uploaded) of each student's first submission, p50 and p95, for
-the 90 light students and for all; the uploads' span, the mean claim-to-result time and the
-share of the drain the workers were grading.
+the 90 light students and for all; the uploads' span, the mean claim-to-result time, the
+share of the drain the workers were grading, and the CPU time each group of processes used
+(bench.cpu: web, workers, their children, this client, the database).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.cpu import cpu_ms, cpu_used
 from bench.grader import DATA, bare_loop
 from grader.datasets import load_dataset
 from grader.preprocess import PRESETS
@@ -182,6 +184,7 @@ def run_order(
             )
             for i in range(len(students))
         ]
+        cpu_before = cpu_ms()
         for t in threads:
             t.start()
         for t in threads:
@@ -194,6 +197,7 @@ def run_order(
             return left[0][0] == 0
 
         wait_for(drained, 3600, "the queue to drain", interval=1.0)
+        cpu = cpu_used(cpu_before, cpu_ms())
         rows = stack.sql(
             "SELECT u.username, s.original_name, s.status, s.created_at, s.started_at,"
             " s.finished_at FROM competitions_submission s JOIN auth_user u ON u.id = s.user_id"
@@ -226,6 +230,7 @@ def run_order(
         "first_wait_light_p50_s": round(float(np.percentile(light, 50)), 1),
         "first_wait_light_p95_s": round(float(np.percentile(light, 95)), 1),
         "first_wait_all_p95_s": round(float(np.percentile(list(waits.values()), 95)), 1),
+        "cpu_s": {group: round(ms / 1000, 1) for group, ms in cpu},
     }
 
 
@@ -249,10 +254,16 @@ def main() -> int:
         run_order(order, workdir, models, datasets, bare, bare_full=bare_full)
         for order in args.orders.split(",")
     ]
-    keys = [k for k in reports[0] if k not in ("order", "errors")]
+    keys = [k for k in reports[0] if k not in ("order", "errors", "cpu_s")]
     print(f"{'':<26}" + "".join(f"{r['order']:>10}" for r in reports))
     for k in keys:
         print(f"{k:<26}" + "".join(f"{r[k]:>10}" for r in reports))
+    groups = sorted(
+        {g for r in reports for g in r["cpu_s"]}, key=lambda g: -reports[0]["cpu_s"].get(g, 0)
+    )
+    print("CPU seconds from the first upload to the drain, by process group:")
+    for g in groups:
+        print(f"  {g:<24}" + "".join(f"{r['cpu_s'].get(g, 0.0):>10}" for r in reports))
     if args.json:
         args.json.write_text(
             json.dumps({"bare_s": bare, "bare_full_s": bare_full, "runs": reports}, indent=2)

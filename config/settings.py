@@ -246,10 +246,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(PODIUM_BROKER_DIR / "queue"),
         "processed_folder": str(PODIUM_BROKER_DIR / "processed"),
         "store_processed": False,
-        # The transport polls its folder for messages (kombu's default interval: 1 s). The fair
-        # queue sends the next message only when a grading ends, so the poll is on the path of
-        # every submission: upload to claim took 46-51 ms at the default, 11-13 ms at 10 ms
-        # (bench/push.py, docs/BENCHMARKS.md). A listdir every 10 ms costs next to nothing.
+        # On Linux a waiting worker is woken by inotify when a message lands (config/broker.py).
+        # Without inotify the transport looks every polling_interval (kombu's default: 1 s); the
+        # look is on the path of every submission: upload to claim took 46-51 ms at 1 s, 11-13 ms
+        # at 10 ms (bench/push.py, docs/BENCHMARKS.md).
         "polling_interval": env_int("PODIUM_BROKER_POLL_MS", 10, minimum=1) / 1000,
     }
 else:

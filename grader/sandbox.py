@@ -323,30 +323,60 @@ class SandboxPool:
     onnxruntime session each time, the memory limit set anew): that keeps the fixed cost per
     submission to a session creation. It is replaced after MAX_USES submissions, and at once
     after any failure, time-out or crash. With `warm`, a spare child that has already imported
-    onnxruntime waits for the moment one must be replaced.
+    its libraries waits for the moment one must be replaced.
+
+    With `size`, at most that many children are handed out at once and as many are kept idle:
+    a request beyond them waits (up to WAIT_S, then gets a child of its own) for one to come
+    back. Starting a child costs 0.12 s of CPU (the inference child) to 0.25-0.37 s (the
+    analysis child, which imports onnx), measured here; a web process whose threads checked
+    uploads at once started one per upload beyond the first, and in the deadline rush
+    (bench/rush.py) that was a large share of the web's CPU.
     """
 
-    MAX_USES = 20
+    # Measured here over 60 gradings in one child: its memory (VmSize, VmRSS) levels off
+    # after about 20, so reuse is not limited by growth; 100 bounds what an unseen leak costs.
+    MAX_USES = 100
+    WAIT_S = 60.0
 
     def __init__(
-        self, *, warm: bool = True, entry: str = INFERENCE_CHILD, crashed: str = "onnxruntime"
+        self,
+        *,
+        warm: bool = True,
+        entry: str = INFERENCE_CHILD,
+        crashed: str = "onnxruntime",
+        size: int | None = None,
     ) -> None:
         self.warm = warm
         self.entry, self.crashed = entry, crashed
-        self._idle: ChildProcess | None = None
+        self.size = size
+        self._idle: list[ChildProcess] = []
         self._spare: ChildProcess | None = None
-        self._lock = threading.Lock()
+        self._out = 0  # handed out and not yet given back
+        self._cond = threading.Condition()
         if warm:
             self._spare = self._new()
 
     def _new(self) -> ChildProcess:
         return ChildProcess(self.entry, self.crashed)
 
+    def _wait_turn(self) -> None:
+        """Under the lock: until fewer than `size` children are out (at most WAIT_S)."""
+        deadline = time.monotonic() + self.WAIT_S
+        while self.size is not None and self._out >= self.size and not self._idle:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return  # then one more child rather than a failed upload
+            self._cond.wait(left)
+
     def acquire(self) -> ChildProcess:
-        with self._lock:
-            idle, self._idle = self._idle, None
-            if idle is not None and idle.proc.poll() is None:
-                return idle
+        with self._cond:
+            self._wait_turn()
+            self._out += 1
+            while self._idle:
+                idle = self._idle.pop()
+                if idle.proc.poll() is None:
+                    return idle
+                idle.close()
             child, self._spare = self._spare, (self._new() if self.warm else None)
         if child is None or child.proc.poll() is not None:
             child = self._new()
@@ -356,18 +386,20 @@ class SandboxPool:
         """Give a child back: kept for the next submission when all went well, else killed."""
         child.uses += 1
         keep = clean and child.reusable and child.uses < self.MAX_USES and child.proc.poll() is None
-        with self._lock:
-            if keep and self._idle is None:
-                self._idle = child
+        with self._cond:
+            self._out -= 1
+            self._cond.notify()
+            if keep and len(self._idle) < (self.size or 1):
+                self._idle.append(child)
                 return
         child.close()
 
     def close(self) -> None:
-        with self._lock:
-            for c in (self._idle, self._spare):
+        with self._cond:
+            for c in [*self._idle, self._spare]:
                 if c:
                     c.close()
-            self._idle = self._spare = None
+            self._idle, self._spare = [], None
 
 
 _default: SandboxPool | None = None

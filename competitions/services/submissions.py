@@ -25,7 +25,7 @@ from competitions.services.dispatch import (
 )
 from competitions.services.locks import lock_entrant
 from competitions.services.notify import notify_flag
-from competitions.services.standings import standing_refresh_for
+from competitions.services.standings import standing_count_upload, standing_refresh_for
 from competitions.services.teams import team_for_user
 from competitions.services.uploads import (
     Refuse,
@@ -120,7 +120,7 @@ def _submission_save(*, sub: Submission, checked: _Checked, guard: Callable[[], 
         with transaction.atomic():
             guard()
             sub.save()
-            standing_refresh_for(submission=sub, graded=False)  # entries, last submission
+            standing_count_upload(submission=sub)  # entries, last submission
             submission_enqueue(submission=sub)
     except BaseException:
         sub.file.delete(save=False)

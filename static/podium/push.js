@@ -1,6 +1,7 @@
 // Server push. The element with data-events="<url>" opens an EventSource (views/streams.py);
-// each "changed" event fires "podium-changed" on <body>, which the htmx parts of the page listen
-// to (hx-trigger="podium-changed from:body") and refresh themselves on. When the stream cannot
+// an event that carries HTML (the submission's status block) is swapped in for the element of
+// the same id at once; any other "changed" event fires "podium-changed" on <body>, which the htmx
+// parts of the page listen to (hx-trigger="podium-changed from:body") and refresh themselves on. When the stream cannot
 // be held (the server answers 204 under WSGI, no EventSource, repeated errors), the same event
 // fires every data-poll-ms instead: plain polling. A finished submission ([data-done]) stops both.
 (function () {
@@ -29,6 +30,9 @@
       // The event sent on opening covers what changed before the stream was there; the
       // leaderboard was just rendered, so only pages that ask (data-refresh-on-open) use it.
       if (e.data === "open" && !("refreshOnOpen" in el.dataset)) return;
+      const id = /^<[^>]*?\sid="([^"]+)"/.exec(e.data);
+      const target = id && window.htmx ? document.getElementById(id[1]) : null;
+      if (target) return htmx.swap(target, e.data, { swapStyle: "outerHTML" });
       fire();
     });
     source.onerror = () => {

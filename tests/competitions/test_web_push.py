@@ -146,7 +146,7 @@ def test_a_fast_grading_publishes_claim_and_result_only(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_stream_sends_changed_on_open_and_on_each_event(
+def test_the_stream_sends_the_status_block_on_open_and_on_each_event(
     users, competition, models, settings, tmp_path
 ):
     settings.VAR_DIR = tmp_path
@@ -169,11 +169,12 @@ def test_the_stream_sends_changed_on_open_and_on_each_event(
 
     status, content_type, got = asyncio.run(scenario())
     assert status == 200 and content_type == "text/event-stream"
-    assert got == [
-        "retry: 2000\n\n",
-        "event: changed\ndata: open\n\n",
-        "event: changed\ndata: changed\n\n",
-    ]
+    assert got[0] == "retry: 2000\n\n"
+    for event in got[1:]:  # the page's status block, every line a data line, then a blank one
+        head, *lines = event.removesuffix("\n\n").split("\n")
+        assert head == "event: changed"
+        assert lines[0].startswith('data: <div id="status"') and 'data-status="queued"' in event
+        assert all(line.startswith("data: ") for line in lines)
 
 
 @pytest.mark.django_db
@@ -221,5 +222,7 @@ def test_the_stream_opens_quietly_only_when_the_page_shows_the_current_state(
     assert asyncio.run(first_after_retry("queued.0.0")).startswith(": nothing changed")
     # Rendered while queued, claimed and graded before the stream subscribed: refresh.
     submission_grade(submission_id=sub.pk)
-    assert asyncio.run(first_after_retry("queued.0.0")) == "event: changed\ndata: open\n\n"
+    refreshed = asyncio.run(first_after_retry("queued.0.0"))
+    assert refreshed.startswith('event: changed\ndata: <div id="status"')
+    assert 'data-testid="public-score"' in refreshed  # the score, in the event
     assert asyncio.run(first_after_retry("scored.1.1000")).startswith(": nothing changed")

@@ -235,6 +235,7 @@ def test_an_upload_counts_an_entry_without_comparing_the_rows_predictions_again(
     )
     row = Standing.objects.get(competition=competition, user=users["alice"])
     assert (row.entries, row.submission_id) == (2, first.pk)
+    assert row.last_submission == second.created_at
     assert calls == []  # same submission, same place: no flag to recompute
     assert submission_grade(submission_id=second.pk) == "scored"
     assert calls == [{first.pk}]  # a grading compares the row with its neighbours again

@@ -5,10 +5,13 @@ message arrives whole (kombu's own transport lost 919 of 2,000 so, measured here
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import threading
 import time
 from pathlib import Path
 
-from kombu import Connection
+import pytest
+from kombu import Connection, Queue
 from kombu.transport import filesystem
 
 from config import broker
@@ -48,3 +51,27 @@ def test_filesystem_urls_use_it(tmp_path: Path):
     assert config.celery.app is not None
     with Connection("filesystem://", transport_options=_options(str(tmp_path))) as c:
         assert isinstance(c.transport, broker.Transport)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_a_waiting_consumer_is_woken_by_a_new_message_not_by_its_poll(tmp_path: Path, monkeypatch):
+    # Every look by the clock is a minute away: a message within 2 s came by inotify.
+    monkeypatch.setattr(broker, "SAFETY_S", 60.0)
+    options = {**_options(str(tmp_path)), "polling_interval": 60.0}
+    got: list[object] = []
+    with Connection(transport=broker.Transport, transport_options=options) as c:
+        queue = Queue("q", routing_key="q")
+        with c.Consumer(queue, callbacks=[lambda body, message: got.append(body)], accept=["json"]):
+            sender = threading.Timer(0.3, lambda: _send_one(str(tmp_path)))
+            sender.start()
+            started = time.monotonic()
+            c.drain_events(timeout=10)
+            took = time.monotonic() - started
+            sender.join()
+    assert got == [{"hello": 1}]
+    assert 0.25 < took < 2.0
+
+
+def _send_one(folder: str) -> None:
+    with Connection(transport=broker.Transport, transport_options=_options(folder)) as c:
+        c.Producer().publish({"hello": 1}, routing_key="q", serializer="json")

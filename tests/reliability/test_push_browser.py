@@ -1,6 +1,7 @@
 """Server push in a real browser: the submission page of a queued submission holds an event
 stream (hypercorn, as `make demo` serves it), sends no polling request while nothing changes,
-and shows the score when the worker commits it; an open leaderboard shows the new row."""
+and shows the score when the worker commits it, from the event itself (no request for the
+status); an open leaderboard shows the new row."""
 
 from __future__ import annotations
 
@@ -88,4 +89,5 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
     # Chart.js is fetched once the diagram arrives with the score, and draws it.
     page.wait_for_function("() => window.Chart && Chart.getChart('reliability-chart')")
     assert page.evaluate("document.body.dataset.push") == "open"  # never fell back to polling
+    assert status_requests == [], "the status came in the event: nothing to fetch"
     board.locator("tr[data-name=student000]").wait_for(timeout=30_000)  # pushed there too
