@@ -131,7 +131,9 @@ def submit(request: AuthedRequest, slug: str) -> HttpResponse:
             return redirect("competitions:submission", pk=sub.pk)
     # Shown again with the choices kept (a browser never keeps a chosen file: the page says so).
     ctx = _detail(request, competition, form) | {"refused": True}
-    return render(request, "competitions/competition_detail.html", ctx, status=400)
+    response = render(request, "competitions/competition_detail.html", ctx, status=400)
+    response["HX-Push-Url"] = "false"  # the boosted form (htmx): the address stays the page's
+    return response
 
 
 def starter_kit(request: HttpRequest, slug: str) -> HttpResponse:

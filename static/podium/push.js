@@ -23,6 +23,8 @@
     document.body.addEventListener("htmx:afterSettle", () => {
       if (document.querySelector("[data-done]")) stop();
     });
+    // Back to the page before (restored from htmx's history): this page's stream ends.
+    document.body.addEventListener("htmx:historyRestore", stop, { once: true });
     if (!window.EventSource) return fallback();
     source = new EventSource(el.dataset.events);
     source.addEventListener("open", () => { errors = 0; document.body.dataset.push = "open"; });
@@ -43,5 +45,7 @@
       }
     };
   }
-  document.addEventListener("DOMContentLoaded", start);
+  // Loaded with the page, or swapped in by a boosted form after the page had loaded.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -39,5 +39,6 @@ function drawReliability() {
     },
   });
 }
-document.addEventListener("DOMContentLoaded", drawReliability);
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawReliability);
+else drawReliability(); // swapped in by a boosted form
 document.addEventListener("htmx:afterSettle", drawReliability);

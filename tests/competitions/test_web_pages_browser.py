@@ -121,6 +121,7 @@ def test_refused_upload_keeps_choices_and_says_to_choose_the_file_again(
     assert page.input_value("#submit-form select[name=preprocess]") == "custom"
     assert page.input_value("#submit-form input[name=std]") == "0.25"
     assert "choose the file again" in page.inner_text("#file-again")
+    assert page.url == f"{base}/c/{competition.slug}/"  # the refusal is not an address to reload
     shot(page, "student-refused-form")
 
 

@@ -91,3 +91,34 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
     assert page.evaluate("document.body.dataset.push") == "open"  # never fell back to polling
     assert status_requests == [], "the status came in the event: nothing to fetch"
     board.locator("tr[data-name=student000]").wait_for(timeout=30_000)  # pushed there too
+
+
+def test_the_submit_form_swaps_in_the_submission_page_and_the_score_arrives(
+    make_stack, rel_data, page, tmp_path
+):
+    """The form is boosted (htmx): the browser keeps its document, shows the submission page
+    under its own address, and the pushed score; Back shows the competition page again."""
+    stack = make_stack()
+    seed(stack, npz=rel_data["npz"], users=1, competitions=[competition()])
+    stack.start_web(asgi=True)
+    stack.start_worker("w1", "cpu")
+    base = stack.web_url
+    model = tmp_path / "good.onnx"
+    model.write_bytes(rel_data["good"])
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", "student000")
+    page.fill("input[name=password]", "pw-student-123")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/c/digits/")
+    page.evaluate("() => { window.sameDocument = true; }")
+    page.set_input_files("#submit-form input[name=file]", str(model))
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url(f"{base}/s/**")
+    page.locator("[data-testid=public-score]").wait_for(timeout=90_000)
+    assert page.evaluate("window.sameDocument === true")  # swapped in, not loaded
+    assert page.title().startswith("Submission good.onnx")
+    assert page.evaluate("document.body.dataset.push") == "open"
+    page.go_back()
+    page.wait_for_url(f"{base}/c/digits/")
+    page.locator("#submit-form").wait_for()
