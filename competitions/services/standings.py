@@ -60,15 +60,18 @@ def standing_refresh(*, competition_id: int, entrant: str) -> None:
         ties_refresh(competition_id=competition_id, changed={row["id"]})
 
 
-def standing_refresh_for(*, submission: Submission) -> None:
-    """Refresh the row of the entrant a submission belongs to (standing_refresh)."""
-    key = entrant_key(
+def _entrant_of(submission: Submission) -> str:
+    return entrant_key(
         submission_id=submission.pk,
         is_baseline=submission.is_baseline,
         team_id=submission.team_id,
         user_id=submission.user_id,
     )
-    standing_refresh(competition_id=submission.competition_id, entrant=key)
+
+
+def standing_refresh_for(*, submission: Submission) -> None:
+    """Refresh the row of the entrant a submission belongs to (standing_refresh)."""
+    standing_refresh(competition_id=submission.competition_id, entrant=_entrant_of(submission))
 
 
 def standing_count_upload(*, submission: Submission) -> None:
@@ -77,16 +80,10 @@ def standing_count_upload(*, submission: Submission) -> None:
     chosen over a scored one (selectors.leaderboard._entries), and without a scored one there is
     no row. The whole recomputation (standing_refresh) took 7-13 ms of each upload's
     transaction, on the single writer SQLite shares with the workers (measured in-process)."""
-    key = entrant_key(
-        submission_id=submission.pk,
-        is_baseline=submission.is_baseline,
-        team_id=submission.team_id,
-        user_id=submission.user_id,
-    )
     with transaction.atomic():
         lock_competition(competition_id=submission.competition_id)  # as standing_refresh
         changed = Standing.objects.filter(
-            competition_id=submission.competition_id, entrant=key
+            competition_id=submission.competition_id, entrant=_entrant_of(submission)
         ).update(
             entries=F("entries") + 1,
             last_submission=Greatest(

@@ -1,9 +1,10 @@
 // Server push. The element with data-events="<url>" opens an EventSource (views/streams.py);
 // an event that carries HTML (the submission's status block) is swapped in for the element of
-// the same id at once; any other "changed" event fires "podium-changed" on <body>, which the htmx
-// parts of the page listen to (hx-trigger="podium-changed from:body") and refresh themselves on. When the stream cannot
-// be held (the server answers 204 under WSGI, no EventSource, repeated errors), the same event
-// fires every data-poll-ms instead: plain polling. A finished submission ([data-done]) stops both.
+// the same id at once; any other "changed" event fires "podium-changed" on <body>, which the
+// htmx parts of the page listen to (hx-trigger="podium-changed from:body") and refresh
+// themselves on. When the stream cannot be held (the server answers 204 under WSGI, no
+// EventSource, repeated errors), the same event fires every data-poll-ms instead: plain
+// polling. A finished submission ([data-done]) stops both.
 (function () {
   function start() {
     const el = document.querySelector("[data-events]");
