@@ -15,8 +15,7 @@ GROUPS = (
     ("hypercorn", "web"),
     ("multiprocessing.spawn", "web"),  # hypercorn's worker processes
     ("bench.", "bench client"),
-    ("chromium", "browser"),
-    ("chrome", "browser"),
+    ("chrome", "browser"),  # chromium, and its helpers' chrome_crashpad etc.
     ("run-driver", "browser driver"),
     ("postgres", "database"),
     ("redis-server", "database"),

@@ -139,7 +139,6 @@ def measure_click(
             page.wait_for_url(f"{base}/s/**")
             shown = page.evaluate(WATCH)
             clicked = float(page.evaluate("() => Number(sessionStorage.getItem('bench-press'))"))
-            asked = [_asked(r, clicked) for r in requests]
             sid = page.url.rstrip("/").rsplit("/", 1)[-1]
             queued, started, finished, timings = _stamps(stack, sid)
             if i == 0:
@@ -157,6 +156,7 @@ def measure_click(
                 }
             )
             if verbose:  # what the page asked for, ms after the click (cache hits included)
+                asked = [_asked(r, clicked) for r in requests]
                 print(f"  {shown - clicked:.0f} ms; started at {started - clicked:.0f}: {asked}")
                 print(f"    CPU ms from the click to the score: {cpu_used(cpu, cpu_ms())}")
         browser.close()

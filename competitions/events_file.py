@@ -2,7 +2,7 @@
 VAR_DIR/events, replaced on each event, and one watcher per stream process (per event loop)
 over the files its open streams wait on.
 
-On Linux the watcher is woken by the kernel (inotify, through inotify_simple) when a channel's
+On Linux the watcher is woken by the kernel (inotify: config/inotify.py) when a channel's
 file is replaced: nothing runs while nothing happens. Polling every 10 ms, which it replaced,
 woke the web process 100 times a second while a page was open, on the cores a grading was
 using: with two onnxruntime threads on two cores, that alone made an MNIST CNN's inference
@@ -15,7 +15,6 @@ event queue overflowed.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Any
 
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from config.inotify import folder_watch
+
 POLL_S = 0.01  # without inotify
 SAFETY_S = 1.0  # with inotify: a look at every file now and then
 
@@ -48,26 +48,6 @@ def _stamp(path: Path) -> int | None:
     return st.st_mtime_ns ^ st.st_ino  # os.replace gives a new inode even within one tick
 
 
-def _inotify(folder: Path) -> Any | None:
-    """An inotify descriptor watching `folder` for replaced files, or None where there is none."""
-    try:
-        from inotify_simple import INotify, flags
-    except ImportError:  # not Linux (the dependency is Linux-only)
-        return None
-    try:
-        notify = INotify(nonblocking=True)
-    except OSError as e:
-        logger.warning("inotify unavailable (%s): push events are polled", e)
-        return None
-    try:
-        notify.add_watch(str(folder), flags.MOVED_TO | flags.CLOSE_WRITE)
-    except OSError as e:
-        notify.close()
-        logger.warning("inotify watch refused (%s): push events are polled", e)
-        return None
-    return notify
-
-
 class FileWatcher:
     """One watcher per event loop over the files of the channels being waited on."""
 
@@ -84,7 +64,7 @@ class FileWatcher:
         self.stamps.setdefault(name, _stamp(folder / name))
         if self.task is None or self.task.done():
             loop = asyncio.get_running_loop()
-            self.notify = _inotify(folder)
+            self.notify = folder_watch(folder)
             if self.notify is not None:
                 loop.add_reader(self.notify.fileno(), self._woken)
             self.task = loop.create_task(self._run())

@@ -19,7 +19,6 @@ Registered for `filesystem://` in config/celery.py, so the web and the workers b
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import time
@@ -33,7 +32,8 @@ from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
-logger = logging.getLogger(__name__)
+from config.inotify import folder_watch
+
 ALIAS = "filesystem"
 PATH = "config.broker:Transport"
 SAFETY_S = 1.0  # with inotify: a look now and then all the same
@@ -70,21 +70,7 @@ class Transport(filesystem.Transport):
         if not self._notify_tried:
             self._notify_tried = True
             options = (self.client.transport_options if self.client else None) or {}
-            folder = options.get("data_folder_in", "data_in")
-            try:
-                from inotify_simple import INotify, flags
-
-                notify = INotify(nonblocking=True)
-            except (ImportError, OSError) as e:
-                logger.info("filesystem broker: no inotify (%s), polling", e)
-                return None
-            try:
-                notify.add_watch(folder, flags.MOVED_TO | flags.CLOSE_WRITE)
-            except OSError as e:
-                notify.close()
-                logger.warning("filesystem broker: inotify watch refused (%s), polling", e)
-                return None
-            self._notify = notify
+            self._notify = folder_watch(options.get("data_folder_in", "data_in"))
         return self._notify
 
     def _wait(self, seconds: float) -> None:

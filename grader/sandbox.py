@@ -372,6 +372,16 @@ class SandboxPool:
         with self._cond:
             self._wait_turn()
             self._out += 1
+        try:
+            return self._take()
+        except BaseException:  # no child was handed out (a failed start): the turn goes back
+            with self._cond:
+                self._out -= 1
+                self._cond.notify()
+            raise
+
+    def _take(self) -> ChildProcess:
+        with self._cond:
             while self._idle:
                 idle = self._idle.pop()
                 if idle.proc.poll() is None:

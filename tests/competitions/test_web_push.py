@@ -66,7 +66,7 @@ def test_file_events_are_polled_where_inotify_is_missing(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     settings.PODIUM_EVENTS_URL = "file://"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(events_file, "_inotify", lambda folder: None)
+        mp.setattr(events_file, "folder_watch", lambda folder: None)
         mp.setattr(events_file, "SAFETY_S", 60.0)  # not used without inotify
         assert _delivered_within(2.0)
 

@@ -103,3 +103,24 @@ def test_a_child_is_dropped_after_a_failure_and_after_max_uses():
     worn.uses = SandboxPool.MAX_USES - 1
     pool.release(worn, clean=True)
     assert worn.closed and pool._idle == []
+
+
+def test_a_child_that_fails_to_start_gives_its_turn_back():
+    class _Failing(_CountingPool):
+        fail = True
+
+        def _new(self) -> Any:
+            if self.fail:
+                self.fail = False
+                raise OSError("no more processes")
+            return super()._new()
+
+    pool = _Failing(size=1)
+    pool.WAIT_S = 5.0
+    try:
+        pool.acquire()
+    except OSError:
+        pass
+    started = time.monotonic()
+    child = pool.acquire()  # the failed start holds no turn: no wait
+    assert time.monotonic() - started < 1.0 and child in pool.started

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.browser import login
 from testsupport.procs import wait_for
 from testsupport.reliability import competition, row, submit
 from testsupport.stack import seed
@@ -56,11 +57,7 @@ def test_the_score_arrives_by_push_without_polling(make_stack, rel_data, page):
         "request",
         lambda r: status_requests.append(time.monotonic()) if "/status/" in r.url else None,
     )
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", "student000")
-    page.fill("input[name=password]", "pw-student-123")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, "student000", "pw-student-123")
     page.goto(f"{base}/s/{sid}/")
     page.wait_for_selector("body[data-push=open]")  # the stream is open
     assert page.locator("[data-testid=public-score]").count() == 0
@@ -105,11 +102,7 @@ def test_the_submit_form_swaps_in_the_submission_page_and_the_score_arrives(
     base = stack.web_url
     model = tmp_path / "good.onnx"
     model.write_bytes(rel_data["good"])
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", "student000")
-    page.fill("input[name=password]", "pw-student-123")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, "student000", "pw-student-123")
     page.goto(f"{base}/c/digits/")
     page.evaluate("() => { window.sameDocument = true; }")
     page.set_input_files("#submit-form input[name=file]", str(model))
